@@ -1,0 +1,451 @@
+"""Definition models: the one source for the YAML loader and the generated JSON Schema.
+
+Every model refuses unknown keys, so a typo in an administrator's YAML is an error with a line
+number rather than a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+ID_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
+Id = Annotated[str, Field(pattern=ID_PATTERN, description="Định danh: chữ thường, số, gạch nối.")]
+ClauseId = Annotated[
+    str,
+    Field(pattern=r"^[IVX]+(\.[0-9]+)*$", description="Số hiệu mục của kế hoạch, ví dụ III.3."),
+]
+# Deliberately simple: the validator reports the exact address, and real relays reject the rest.
+EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
+Email = Annotated[str, Field(description="Địa chỉ thư điện tử.")]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+
+
+def check_emails(values: list[str]) -> list[str]:
+    for value in values:
+        if not EMAIL_RE.match(value):
+            raise ValueError(f"địa chỉ thư không hợp lệ: {value!r}")
+    return values
+
+
+# --- the plan -------------------------------------------------------------------------------
+
+
+class LegalBasis(Strict):
+    id: Id
+    title: str = Field(
+        description="Tên văn bản đầy đủ, ví dụ 'Chỉ thị số 07/CT-TTg ngày 21/3/2023'."
+    )
+    url: str | None = None
+
+
+class Clause(Strict):
+    id: ClauseId
+    title: str
+    text: str = Field(default="", description="Nội dung mục (trích kế hoạch).")
+    requires_obligation: bool = Field(
+        default=False,
+        description="Mục giao việc: phải có ít nhất một nghĩa vụ trích dẫn mục này.",
+    )
+    children: list[Clause] = Field(default_factory=list)
+
+
+class Plan(Strict):
+    id: Id
+    number: str = Field(description="Số, ký hiệu văn bản, ví dụ '125/KH-UBND'.")
+    date: str = Field(
+        pattern=r"^\d{4}-\d{2}(-\d{2})?$",
+        description="Ngày ban hành (YYYY-MM-DD, hoặc YYYY-MM khi bản lưu không ghi ngày).",
+    )
+    issuer: Id = Field(description="Cơ quan ban hành (định danh cơ quan).")
+    place: str = Field(description="Địa danh ghi trên văn bản, ví dụ 'Tuyên Quang'.")
+    title: str
+    description: str = ""
+    legal_bases: list[LegalBasis] = Field(default_factory=list)
+    clauses: list[Clause]
+
+
+class PlanFile(Strict):
+    plan: Plan
+
+
+# --- bodies, groups, roles ------------------------------------------------------------------
+
+
+class BodyKind(StrEnum):
+    ubnd_tinh = "ubnd-tinh"
+    van_phong = "van-phong"
+    so = "so"
+    ban_dang = "ban-dang"
+    co_quan_bao_chi = "co-quan-bao-chi"
+    cong_thong_tin = "cong-thong-tin"
+    ubnd_huyen = "ubnd-huyen"
+    ubnd_xa = "ubnd-xa"
+    bo = "bo"
+    cong_an = "cong-an"
+    hoi = "hoi"
+    khac = "khac"
+
+
+class Mailboxes(Strict):
+    to: list[Email] = Field(min_length=1, description="Hộp thư nhận yêu cầu (văn thư).")
+    head: list[Email] = Field(default_factory=list, description="Thủ trưởng, nhận thư đôn đốc.")
+    cc: list[Email] = Field(default_factory=list, description="Đồng gửi thường xuyên.")
+
+    _emails = field_validator("to", "head", "cc")(check_emails)
+
+
+class Spokesperson(Strict):
+    name: str
+    title: str
+    phone: str | None = None
+    email: Email | None = None
+    valid_from: dt.date | None = None
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        return check_emails([value])[0] if value else value
+
+
+class Successor(Strict):
+    """Who takes over a body's duties when it ends (a split lists several, a merge repeats one)."""
+
+    body: Id | None = None
+    group: Id | None = Field(default=None, description="Khi nhiệm vụ chuyển cho cả một nhóm.")
+    roles: list[Id] = Field(default_factory=list, description="Vai trò được chuyển giao.")
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _one_target(self) -> Successor:
+        if (self.body is None) == (self.group is None):
+            raise ValueError("cần đúng một trong hai: 'body' hoặc 'group'")
+        return self
+
+
+class Body(Strict):
+    id: Id
+    name: str = Field(description="Tên đầy đủ tiếng Việt.")
+    short_name: str
+    aliases: list[str] = Field(default_factory=list, description="Tên khác (tên cũ).")
+    kind: BodyKind
+    groups: list[Id] = Field(default_factory=list)
+    parent: Id | None = Field(
+        default=None, description="Cơ quan chủ quản (dòng đầu tiêu đề văn bản)."
+    )
+    mailboxes: Mailboxes
+    spokesperson: Spokesperson | None = None
+    valid_from: dt.date | None = None
+    valid_to: dt.date | None = None
+    successors: list[Successor] = Field(default_factory=list)
+
+    def exists_on(self, day: dt.date) -> bool:
+        return (self.valid_from is None or self.valid_from <= day) and (
+            self.valid_to is None or day <= self.valid_to
+        )
+
+
+class BodiesFile(Strict):
+    bodies: list[Body]
+
+
+class Group(Strict):
+    id: Id
+    name: str
+    description: str = ""
+
+
+class RoleHolder(Strict):
+    body: Id
+    valid_from: dt.date | None = None
+    valid_to: dt.date | None = None
+
+
+class Role(Strict):
+    """A function held by one body at a time, e.g. the lead department; holders are dated."""
+
+    id: Id
+    name: str
+    description: str = ""
+    holders: list[RoleHolder] = Field(min_length=1)
+
+
+class GroupsFile(Strict):
+    groups: list[Group] = Field(default_factory=list)
+    roles: list[Role] = Field(default_factory=list)
+
+
+# --- calendars ------------------------------------------------------------------------------
+
+
+class NamedDay(Strict):
+    date: dt.date
+    name: str
+
+
+class CalendarOverride(Strict):
+    """A year's official schedule, which beats the `holidays` package's estimate."""
+
+    year: int = Field(ge=2000, le=2100)
+    source: str = Field(default="", description="Văn bản công bố lịch nghỉ chính thức.")
+    days_off: list[NamedDay] = Field(default_factory=list, description="Ngày nghỉ thêm.")
+    working_days: list[NamedDay] = Field(
+        default_factory=list, description="Ngày làm bù hoặc ngày gói tính nghỉ nhưng vẫn làm việc."
+    )
+
+
+# --- obligations ----------------------------------------------------------------------------
+
+
+class Offset(Strict):
+    """A distance in working days or in calendar days (exactly one)."""
+
+    working_days: int | None = None
+    days: int | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Offset:
+        if (self.working_days is None) == (self.days is None):
+            raise ValueError("cần đúng một trong hai: 'working_days' hoặc 'days'")
+        return self
+
+
+class Cadence(StrEnum):
+    once = "once"
+    monthly = "monthly"
+    quarterly = "quarterly"
+    half_yearly = "half-yearly"
+    annual = "annual"
+    cron = "cron"
+    event = "event"
+
+
+class Schedule(Strict):
+    every: Cadence
+    on: dt.date | None = Field(default=None, description="Với 'once': ngày mốc của kỳ duy nhất.")
+    cron: str | None = Field(default=None, description="Với 'cron': biểu thức cron 5 trường.")
+    event: Id | None = Field(default=None, description="Với 'event': tên sự kiện bên ngoài.")
+
+    @model_validator(mode="after")
+    def _parameters(self) -> Schedule:
+        needs = {Cadence.once: "on", Cadence.cron: "cron", Cadence.event: "event"}
+        for cadence, key in needs.items():
+            given = getattr(self, key) is not None
+            if self.every == cadence and not given:
+                raise ValueError(f"lịch '{cadence.value}' cần khai báo '{key}'")
+            if self.every != cadence and given:
+                raise ValueError(f"'{key}' chỉ dùng với lịch '{cadence.value}'")
+        return self
+
+
+class Window(Strict):
+    """The data cut-off window: Decree 09/2019 Art. 12 ('nd09', day 15) or calendar months."""
+
+    name: Literal["nd09", "calendar", "custom"] = "nd09"
+    cutoff_day: int | None = Field(
+        default=None, ge=1, le=28, description="Với 'custom': kỳ bắt đầu từ ngày này của tháng."
+    )
+
+    @model_validator(mode="after")
+    def _custom(self) -> Window:
+        if (self.name == "custom") != (self.cutoff_day is not None):
+            raise ValueError("'cutoff_day' dùng với (và chỉ với) name: custom")
+        return self
+
+    @property
+    def start_day(self) -> int:
+        return {"nd09": 15, "calendar": 1}.get(self.name, self.cutoff_day or 1)
+
+
+class DueRule(Strict):
+    """How the due date is computed; Civil Code Art. 148 then moves it past days off."""
+
+    rule: Literal["day-of-month", "after-period-end", "before-period-end", "after-event"]
+    day: int | None = Field(default=None, ge=1, le=31, description="Với 'day-of-month'.")
+    month: int = Field(
+        default=0,
+        ge=-11,
+        le=11,
+        description="Với 'day-of-month': số tháng cộng thêm vào tháng cuối của kỳ.",
+    )
+    offset: Offset | None = Field(default=None, description="Với các quy tắc tương đối.")
+
+    @model_validator(mode="after")
+    def _parameters(self) -> DueRule:
+        if self.rule == "day-of-month" and (self.day is None or self.offset is not None):
+            raise ValueError("'day-of-month' cần 'day' và không dùng 'offset'")
+        if self.rule != "day-of-month" and (self.offset is None or self.day is not None):
+            raise ValueError(f"'{self.rule}' cần 'offset' và không dùng 'day'")
+        return self
+
+
+class RequestRule(Strict):
+    """When the request email goes out: a distance before the due date, or at a period edge."""
+
+    before_due: Offset | None = None
+    at: Literal["period-start", "period-end"] | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> RequestRule:
+        if (self.before_due is None) == (self.at is None):
+            raise ValueError("cần đúng một trong hai: 'before_due' hoặc 'at'")
+        return self
+
+
+class RungKind(StrEnum):
+    reminder = "reminder"
+    due_today = "due-today"
+    overdue = "overdue"
+    escalation = "escalation"
+
+
+class Target(Strict):
+    """A reference to a role, a body, or one of the assignee's own mailboxes."""
+
+    role: Id | None = None
+    body: Id | None = None
+    mailbox: Literal["head", "cc"] | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Target:
+        if sum(x is not None for x in (self.role, self.body, self.mailbox)) != 1:
+            raise ValueError("cần đúng một trong: 'role', 'body', 'mailbox'")
+        return self
+
+
+class Rung(Strict):
+    id: Id
+    kind: RungKind
+    offset: Offset = Field(description="Khoảng cách từ hạn nộp (âm: trước hạn).")
+    template: Id | None = Field(default=None, description="Mẫu thư riêng; mặc định theo 'kind'.")
+    cc: list[Target] = Field(default_factory=list)
+    escalate_to: list[Target] = Field(default_factory=list)
+
+
+class FieldType(StrEnum):
+    text = "text"
+    long_text = "long-text"
+    integer = "integer"
+    decimal = "decimal"
+    date = "date"
+    choice = "choice"
+    file = "file"
+
+
+class FormField(Strict):
+    id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+    label: str
+    type: FieldType
+    required: bool = False
+    help: str = ""
+    choices: list[str] = Field(default_factory=list)
+    min: float | None = None
+    max: float | None = None
+    sum_in_report: bool = Field(default=True, description="Số liệu được cộng khi tổng hợp.")
+
+    @model_validator(mode="after")
+    def _choices(self) -> FormField:
+        if (self.type == FieldType.choice) != bool(self.choices):
+            raise ValueError("'choices' dùng với (và chỉ với) type: choice")
+        return self
+
+
+class Attachments(Strict):
+    types: list[Literal["pdf", "docx", "xlsx", "odt", "jpg", "png"]] = Field(
+        default_factory=lambda: ["pdf", "docx", "xlsx", "odt", "jpg", "png"]
+    )
+    max_mb: float = Field(default=20, gt=0, le=200)
+    max_files: int = Field(default=5, ge=0, le=50)
+
+
+class Form(Strict):
+    fields: list[FormField] = Field(min_length=1)
+    attachments: Attachments = Field(default_factory=Attachments)
+
+
+class Responsible(Strict):
+    bodies: list[Id] = Field(default_factory=list)
+    groups: list[Id] = Field(default_factory=list)
+    roles: list[Id] = Field(default_factory=list)
+    exclude: list[Id] = Field(default_factory=list, description="Cơ quan loại trừ.")
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Responsible:
+        if not (self.bodies or self.groups or self.roles):
+            raise ValueError("cần ít nhất một cơ quan, nhóm hoặc vai trò")
+        return self
+
+
+class Completeness(Strict):
+    rule: Literal["all", "at-least", "required"] = "all"
+    count: int | None = Field(default=None, ge=1, description="Với 'at-least'.")
+    bodies: list[Id] = Field(default_factory=list, description="Với 'required'.")
+    late: Literal["amend", "ignore"] = Field(
+        default="amend", description="Báo cáo nộp muộn: tạo bản sửa đổi có đánh số, hoặc bỏ qua."
+    )
+
+    @model_validator(mode="after")
+    def _parameters(self) -> Completeness:
+        if (self.rule == "at-least") != (self.count is not None):
+            raise ValueError("'count' dùng với (và chỉ với) rule: at-least")
+        if (self.rule == "required") != bool(self.bodies):
+            raise ValueError("'bodies' dùng với (và chỉ với) rule: required")
+        return self
+
+
+class Downstream(Strict):
+    obligation: Id
+    completeness: Completeness = Field(default_factory=Completeness)
+
+
+class Obligation(Strict):
+    id: Id
+    title: str
+    description: str = Field(description="Mô tả; nêu lý do chọn ngày khi kế hoạch không quy định.")
+    clauses: list[ClauseId] = Field(min_length=1)
+    legal_basis: list[Id] = Field(default_factory=list)
+    responsible: Responsible
+    recipient: Target = Field(description="Cơ quan nhận kết quả.")
+    schedule: Schedule
+    window: Window = Field(default_factory=Window)
+    request: RequestRule
+    due: DueRule
+    grace: Offset = Field(default_factory=lambda: Offset(working_days=5))
+    ladder: list[Rung] = Field(default_factory=list)
+    form: Form
+    downstream: Downstream | None = None
+    flow: Literal["collect", "press-briefing", "consolidation"] = "collect"
+    valid_from: dt.date | None = None
+    valid_to: dt.date | None = None
+
+
+class ObligationsFile(Strict):
+    obligations: list[Obligation]
+
+
+class Definitions(BaseModel):
+    """Everything loaded from a definitions directory, indexed by id."""
+
+    model_config = ConfigDict(frozen=True)
+
+    plan: Plan
+    bodies: dict[str, Body]
+    groups: dict[str, Group]
+    roles: dict[str, Role]
+    obligations: dict[str, Obligation]
+    calendars: dict[int, CalendarOverride]
+    templates: frozenset[str] = Field(
+        default_factory=frozenset, description="Custom template ids found under templates/."
+    )
+    digest: str = Field(description="sha256 of the source files, recorded by every cycle.")
+
+
+class CalendarFile(Strict):
+    calendar: CalendarOverride
