@@ -1,0 +1,148 @@
+"""Recording a body's answer and queueing its receipt: one path for the operator's CLI and the
+agency portal, so both validate the same way and every accepted answer gets the same receipt."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from engine import files as attachments
+from engine.definitions.models import Definitions, FieldType
+from engine.forms import FormErrors, validate_submission
+from engine.ledger import outbox as ledger_outbox
+from engine.ledger.assignments import AttachmentInfo, RecordedSubmission, record_submission
+from engine.ledger.errors import NotFound
+from engine.ledger.queries import StatusRow, status_rows
+from engine.ledger.snapshot import load_open_state
+from notifications.compose import Links, obligation_ref, period_label, signature
+from notifications.contexts import Addressee, Answer, ReceiptContext, ReceivedFile
+from notifications.render import Renderer
+
+
+@dataclass(frozen=True)
+class Desk:
+    """Where answers are received: the definitions, the ledger, file storage, the mail."""
+
+    defs: Definitions
+    sessions: sessionmaker[Session]
+    renderer: Renderer
+    links: Links
+    mail_domain: str
+    files_dir: Path
+
+
+def find_assignment(desk: Desk, obligation_id: str, period_key: str, body_id: str) -> StatusRow:
+    with desk.sessions() as session:
+        rows = status_rows(session, obligation_id, period_key)
+    row = next((r for r in rows if r.body_id == body_id), None)
+    if row is None:
+        raise NotFound(
+            f"Không có phần việc của '{body_id}' trong kỳ {period_key} của "
+            f"nghĩa vụ '{obligation_id}'."
+        )
+    return row
+
+
+def _format(value: Any) -> str:
+    return value if isinstance(value, str) else str(value)
+
+
+def submit(
+    desk: Desk,
+    assignment: StatusRow,
+    data: Mapping[str, Any],
+    uploads: Sequence[tuple[str, bytes]],
+    *,
+    channel: str,
+    who: str,
+    today: dt.date,
+    now: dt.datetime,
+    allow_late: bool = False,
+) -> RecordedSubmission:
+    """Validate, store files, record a new version and queue its receipt; FormErrors if bad.
+
+    Nothing is written unless every field and every file is acceptable.
+    """
+    obligation = desk.defs.obligations[assignment.obligation_id]
+    form = obligation.form
+    values = validate_submission(form, data, attachments=len(uploads))
+    problems = {}
+    for index, (name, content) in enumerate(uploads):
+        try:
+            attachments.check(content, name, list(form.attachments.types), form.attachments.max_mb)
+        except attachments.FileRefused as refused:
+            problems[f"file-{index}"] = str(refused)
+    if problems:
+        raise FormErrors(problems)
+    stored = [
+        attachments.store(
+            content, name, desk.files_dir, list(form.attachments.types), form.attachments.max_mb
+        )
+        for name, content in uploads
+    ]
+    infos = [AttachmentInfo(s.file_name, s.content_type, s.size, s.sha256) for s in stored]
+    with desk.sessions() as session:
+        recorded = record_submission(
+            session,
+            assignment.assignment_id,
+            values,
+            infos,
+            channel,
+            who,
+            now,
+            today,
+            allow_late=allow_late,
+        )
+    if recorded.created:
+        queue_receipt(desk, assignment, recorded, values, stored, today, now)
+    return recorded
+
+
+def queue_receipt(
+    desk: Desk,
+    assignment: StatusRow,
+    recorded: RecordedSubmission,
+    values: Mapping[str, Any],
+    stored: Sequence[attachments.StoredFile],
+    today: dt.date,
+    now: dt.datetime,
+) -> None:
+    obligation = desk.defs.obligations[assignment.obligation_id]
+    body = desk.defs.bodies.get(assignment.body_id)
+    if body is None:
+        return
+    with desk.sessions() as session:
+        snapshot = load_open_state(session, obligation.id)
+    cycle = next(c for c in snapshot.cycles if c.period_key == assignment.period_key)
+    labels = {f.id: f.label for f in obligation.form.fields if f.type != FieldType.file}
+    context = ReceiptContext(
+        addressee=Addressee(body.name),
+        obligation=obligation_ref(desk.defs, obligation, today),
+        period_label=period_label(obligation, cycle),
+        due_on=assignment.due_on,
+        signature=signature(desk.defs, obligation, today),
+        submitted_at=now,
+        version=recorded.version,
+        on_time=not recorded.late,
+        answers=[Answer(labels[k], _format(v)) for k, v in values.items() if k in labels],
+        attachments=[ReceivedFile(s.file_name, s.size, s.sha256) for s in stored],
+    )
+    rendered = desk.renderer.render("receipt", context)
+    row = {
+        "cycle_id": cycle.id,
+        "body_id": body.id,
+        "kind": "receipt",
+        "rung": f"v{recorded.version}",
+        "to_addrs": list(body.mailboxes.to),
+        "cc_addrs": [],
+        "subject": rendered.subject,
+        "text_body": rendered.text,
+        "html_body": rendered.html,
+    }
+    with desk.sessions() as session:
+        ledger_outbox.enqueue(session, [row], domain=desk.mail_domain, now=now)
