@@ -9,9 +9,10 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+from engine import vndates
+
 LOCAL_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 
-WEEKDAYS = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật")
 
 
 def _local(value: dt.date | dt.datetime) -> dt.date | dt.datetime:
@@ -28,26 +29,22 @@ def _require_date(value: object) -> dt.date:
 
 def format_date(value: dt.date | dt.datetime) -> str:
     """'ngày 15 tháng 12 năm 2026': running text, no leading zeros."""
-    d = _require_date(value)
-    return f"ngày {d.day} tháng {d.month} năm {d.year}"
+    return vndates.long_date(_require_date(value))
 
 
 def format_date_official(value: dt.date | dt.datetime) -> str:
     """'ngày 05 tháng 01 năm 2026': Decree 30/2020 zero-pads days 1–9 and months 1–2."""
-    d = _require_date(value)
-    month = f"{d.month:02d}" if d.month < 3 else str(d.month)
-    return f"ngày {d.day:02d} tháng {month} năm {d.year}"
+    return vndates.official_date(_require_date(value))
 
 
 def format_date_short(value: dt.date | dt.datetime) -> str:
     """'05/01/2026', for tables where the long form does not fit."""
-    d = _require_date(value)
-    return f"{d.day:02d}/{d.month:02d}/{d.year}"
+    return vndates.short_date(_require_date(value))
 
 
 def weekday_name(value: dt.date | dt.datetime) -> str:
     """'Thứ Hai' … 'Chủ nhật'."""
-    return WEEKDAYS[_require_date(value).weekday()]
+    return vndates.weekday_name(_require_date(value))
 
 
 def format_time(value: dt.datetime) -> str:
