@@ -8,7 +8,9 @@ UV := $(BIN)/uv
 
 $(BIN)/kehoach: pyproject.toml uv.lock
 	test -x $(UV) || ($(PY) -m venv $(VENV) && $(BIN)/pip install --quiet "uv==0.13.9")
-	$(UV) sync --frozen --quiet
+	$(UV) sync --frozen --quiet --compile-bytecode
+	# Precompiled bytecode keeps `kehoach validate` fast even where PYTHONDONTWRITEBYTECODE is set.
+	$(BIN)/python -m compileall -q engine cli notifications tasks flows
 	touch $@
 
 install: $(BIN)/kehoach

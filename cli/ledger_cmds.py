@@ -1,0 +1,261 @@
+"""Commands over the ledger: db upgrade, status, submit, waive, outbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+import typer
+import yaml
+
+from cli.common import DefinitionsOption, fail, load_or_exit, print_table
+from cli.definitions_cmds import Format
+
+db_app = typer.Typer(help="Sổ theo dõi (cơ sở dữ liệu).", no_args_is_help=True)
+
+
+def _settings():
+    from engine.settings import get_settings
+
+    return get_settings()
+
+
+def _sessions():
+    from engine.ledger.db import make_engine, session_factory
+
+    return session_factory(make_engine(_settings().ledger_url))
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Tạo hoặc nâng cấp cấu trúc sổ theo dõi lên phiên bản mới nhất."""
+    from engine.ledger.db import upgrade
+
+    url = _settings().ledger_url
+    try:
+        upgrade(url)
+    except Exception as error:  # noqa: BLE001 - a clear message beats a traceback here
+        fail(f"không nâng cấp được sổ theo dõi ({url.split('@')[-1]}): {error}")
+    print("Sổ theo dõi đã ở phiên bản mới nhất.")
+
+
+def _today(value: dt.datetime | None) -> dt.date:
+    from engine.calendar import today_in_vietnam
+
+    return value.date() if value else today_in_vietnam()
+
+
+AsOfOption = typer.Option(
+    None, "--as-of", formats=["%Y-%m-%d"], help="Ngày tính (mặc định: hôm nay)."
+)
+
+
+def status(
+    obligation: str | None = typer.Option(None, "--obligation", help="Chỉ một nghĩa vụ."),
+    period: str | None = typer.Option(None, "--period", help="Chỉ một kỳ, ví dụ 2026."),
+    output: Format = typer.Option(Format.table, "--format", help="table hoặc json."),
+    as_of: dt.datetime | None = AsOfOption,
+) -> None:
+    """Tình hình từng phần việc: ai đã nộp, ai còn nợ, ai quá hạn."""
+    from engine.ledger.queries import status_rows
+    from engine.ledger.states import ASSIGNMENT_LABELS
+
+    today = _today(as_of)
+    with _sessions()() as session:
+        rows = status_rows(session, obligation, period, today=today)
+    if output == Format.json:
+        print(
+            json.dumps(
+                [
+                    {
+                        "obligation": r.obligation_id,
+                        "period": r.period_key,
+                        "cycle_state": r.cycle_state,
+                        "body": r.body_id,
+                        "body_name": r.body_name,
+                        "state": r.state,
+                        "due_on": r.due_on.isoformat(),
+                        "overdue": r.overdue,
+                        "version": r.latest_version,
+                        "submitted_at": r.last_submitted_at.isoformat()
+                        if r.last_submitted_at
+                        else None,
+                    }
+                    for r in rows
+                ],
+                ensure_ascii=False,
+                indent=1,
+            )
+        )
+        return
+    print_table(
+        ["Nghĩa vụ", "Kỳ", "Cơ quan", "Trạng thái", "Hạn", "Bản"],
+        [
+            [
+                r.obligation_id,
+                r.period_key,
+                r.body_id,
+                ASSIGNMENT_LABELS.get(r.state, r.state) + (" (quá hạn)" if r.overdue else ""),
+                r.due_on.isoformat(),
+                str(r.latest_version or ""),
+            ]
+            for r in rows
+        ],
+    )
+
+
+def _desk(definitions: Path | None):
+    from engine.tokens import load_or_create_secret
+    from notifications.compose import Links
+    from notifications.receipts import Desk
+    from notifications.render import Renderer
+    from notifications.sender import SmtpSettings
+
+    defs = load_or_exit(definitions)
+    settings = _settings()
+    custom = settings.definitions / "templates"
+    return Desk(
+        defs=defs,
+        sessions=_sessions(),
+        renderer=Renderer(custom if custom.is_dir() else None),
+        links=Links(
+            settings.portal_url, load_or_create_secret(settings.secret_key, settings.var_dir)
+        ),
+        mail_domain=SmtpSettings().mail_from.rsplit("@", 1)[-1],
+        files_dir=settings.var_dir / "files",
+    )
+
+
+def _read_data(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        fail(f"không đọc được tệp dữ liệu {path}: {error}", 2)
+    if not isinstance(data, dict):
+        fail(f"tệp dữ liệu {path} phải là một bảng 'trường: giá trị' (JSON hoặc YAML)", 2)
+    return data
+
+
+def submit(
+    obligation: str = typer.Argument(..., help="Mã nghĩa vụ."),
+    period: str = typer.Argument(..., help="Kỳ, ví dụ 2026."),
+    body: str = typer.Argument(..., help="Mã cơ quan nộp."),
+    data: Path = typer.Option(..., "--data", help="Tệp JSON/YAML các trường của biểu mẫu."),
+    attach: list[Path] = typer.Option([], "--attach", help="Tệp đính kèm (có thể lặp lại)."),
+    who: str = typer.Option("cán bộ vận hành", "--who", help="Người ghi nhận."),
+    late: bool = typer.Option(False, "--allow-late", help="Nhận báo cáo sau khi kỳ đã đóng."),
+    as_of: dt.datetime | None = AsOfOption,
+    definitions: Path | None = DefinitionsOption,
+) -> None:
+    """Ghi nhận báo cáo nhận qua giấy hoặc thư (kiểm tra theo biểu mẫu), gửi thư xác nhận."""
+    from engine.forms import FormErrors
+    from engine.ledger.errors import LedgerError
+    from notifications.receipts import find_assignment
+    from notifications.receipts import submit as record
+
+    desk = _desk(definitions)
+    values = _read_data(data)
+    uploads = []
+    for path in attach:
+        try:
+            uploads.append((path.name, path.read_bytes()))
+        except OSError as error:
+            fail(f"không đọc được tệp đính kèm {path}: {error.strerror}", 2)
+    try:
+        assignment = find_assignment(desk, obligation, period, body)
+        recorded = record(
+            desk,
+            assignment,
+            values,
+            uploads,
+            channel="operator",
+            who=who,
+            today=_today(as_of),
+            now=dt.datetime.now(dt.UTC),
+            allow_late=late,
+        )
+    except FormErrors as errors:
+        for key, message in errors.errors.items():
+            print(f"{key or 'biểu mẫu'}: {message}", file=sys.stderr)
+        fail("báo cáo không hợp lệ, chưa ghi nhận gì")
+    except LedgerError as error:
+        fail(str(error))
+    note = "" if recorded.created else " (trùng bản trước, không ghi thêm)"
+    print(
+        f"Đã ghi nhận bản {recorded.version} của {body} cho {obligation} kỳ {period}"
+        f"{' (nộp muộn)' if recorded.late else ''}{note}."
+    )
+
+
+def waive(
+    obligation: str = typer.Argument(...),
+    period: str = typer.Argument(...),
+    body: str = typer.Argument(...),
+    reason: str = typer.Option(..., "--reason", help="Lý do miễn nộp."),
+    who: str = typer.Option("cán bộ vận hành", "--who"),
+    definitions: Path | None = DefinitionsOption,
+) -> None:
+    """Miễn nộp cho một cơ quan trong một kỳ (ghi rõ lý do)."""
+    from engine.ledger.assignments import waive as ledger_waive
+    from engine.ledger.errors import LedgerError
+    from notifications.receipts import find_assignment
+
+    desk = _desk(definitions)
+    try:
+        assignment = find_assignment(desk, obligation, period, body)
+        with desk.sessions() as session:
+            ledger_waive(session, assignment.assignment_id, reason, who=who)
+    except LedgerError as error:
+        fail(str(error))
+    print(f"Đã miễn nộp cho {body} ({obligation} kỳ {period}): {reason}")
+
+
+def outbox(output: Format = typer.Option(Format.table, "--format")) -> None:
+    """Hộp thư đi: từng thư, trạng thái gửi, số lần thử."""
+    from sqlalchemy import select
+
+    from engine.ledger.models import OutboxMessage
+
+    with _sessions()() as session:
+        rows = session.execute(select(OutboxMessage).order_by(OutboxMessage.id)).scalars().all()
+        items = [
+            {
+                "id": m.id,
+                "key": m.key,
+                "message_id": m.message_id,
+                "kind": m.kind,
+                "state": m.state,
+                "attempts": m.attempts,
+                "to": list(m.to_addrs),
+                "cc": list(m.cc_addrs),
+                "subject": m.subject,
+                "sent_at": m.sent_at.isoformat() if m.sent_at else None,
+                "error": m.last_error,
+            }
+            for m in rows
+        ]
+    if output == Format.json:
+        print(json.dumps(items, ensure_ascii=False, indent=1))
+        return
+    print_table(
+        ["#", "Loại", "Trạng thái", "Lần", "Gửi tới", "Tiêu đề"],
+        [
+            [
+                str(i["id"]),
+                i["kind"],
+                i["state"],
+                str(i["attempts"]),
+                ", ".join(i["to"]),
+                i["subject"][:70],
+            ]
+            for i in items
+        ],
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(db_app, name="db")
+    for command in (status, submit, waive, outbox):
+        app.command()(command)

@@ -1,0 +1,27 @@
+"""The `kehoach` command. Heavy layers (Prefect, the portal) are imported inside the commands
+that need them, so `kehoach validate` stays fast and Prefect-free."""
+
+from __future__ import annotations
+
+import typer
+
+from cli import definitions_cmds, ledger_cmds, run_cmds
+
+app = typer.Typer(
+    name="kehoach",
+    help="kehoach: kế hoạch hành chính thành quy trình chạy trên Prefect.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+definitions_cmds.register(app)
+ledger_cmds.register(app)
+run_cmds.register(app)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""Commands that run things: tick (real Prefect flow runs), mail-sink."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+import typer
+
+from cli.common import DefinitionsOption, fail, load_or_exit
+
+
+def run_tags(defs, obligation) -> list[str]:
+    """Runs are tagged by obligation, body group and plan clause, so operators can filter."""
+    tags = ["kehoach", f"obligation:{obligation.id}"]
+    tags += [f"group:{g}" for g in obligation.responsible.groups]
+    tags += [f"role:{r}" for r in obligation.responsible.roles]
+    tags += [f"clause:{c}" for c in obligation.clauses]
+    return tags
+
+
+def tick(
+    as_of: dt.datetime | None = typer.Option(
+        None, "--as-of", formats=["%Y-%m-%d"], help="Ngày chạy (mặc định: hôm nay)."
+    ),
+    obligation: str | None = typer.Option(None, "--obligation", help="Chỉ một nghĩa vụ."),
+    definitions: Path | None = DefinitionsOption,
+) -> None:
+    """Chạy luồng thu thập (collect) cho từng nghĩa vụ đang hiệu lực, như các lượt chạy Prefect."""
+    from engine.calendar import today_in_vietnam
+    from engine.plan import obligation_active
+
+    defs = load_or_exit(definitions)
+    if obligation and obligation not in defs.obligations:
+        fail(f"không có nghĩa vụ '{obligation}'", 2)
+    day = as_of.date() if as_of else today_in_vietnam()
+    chosen = [
+        o
+        for o in defs.obligations.values()
+        if (obligation is None or o.id == obligation) and obligation_active(o, day)
+    ]
+    from prefect import tags
+
+    from flows.collect import collect
+
+    failed = []
+    for item in chosen:
+        with tags(*run_tags(defs, item)):
+            state = collect(obligation=item.id, as_of=day, return_state=True)
+        if not state.is_completed():
+            failed.append(item.id)
+            print(f"{item.id}: lượt chạy {state.name}: {state.message or ''}", file=sys.stderr)
+        else:
+            result = state.result()
+            print(
+                f"{item.id}: mở {len(result['opened'])} kỳ, xếp {result['enqueued']} thư, "
+                f"đã gửi {result['sent']}, đóng {len(result['closed'])} kỳ."
+            )
+    if failed:
+        fail(f"{len(failed)} lượt chạy không thành công: {', '.join(failed)}")
+
+
+def mail_sink(
+    port: int = typer.Option(1025, "--port", help="Cổng SMTP."),
+    http_port: int = typer.Option(8025, "--http-port", help="Cổng trang xem thư."),
+    mail_dir: Path | None = typer.Option(None, "--dir", help="Thư mục lưu thư (.eml)."),
+) -> None:
+    """Máy chủ thư thử nghiệm: nhận mọi thư trên 127.0.0.1 và lưu thành tệp .eml."""
+    import logging
+
+    from engine.settings import get_settings
+    from notifications.mailsink import run_sink
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    target = mail_dir or get_settings().var_dir / "mail"
+    print(
+        f"Hộp thư thử nghiệm: SMTP 127.0.0.1:{port}, trang xem thư http://127.0.0.1:{http_port}/, "
+        f"lưu tại {target}. Nhấn Ctrl-C để dừng."
+    )
+    try:
+        run_sink(port=port, mail_dir=target, http_port=http_port)
+    except OSError as error:
+        fail(f"không mở được cổng: {error.strerror}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(tick)
+    app.command("mail-sink")(mail_sink)

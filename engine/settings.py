@@ -1,0 +1,28 @@
+"""Configuration from the environment (KEHOACH_*), with embedded defaults for one machine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KEHOACH_", extra="ignore")
+
+    definitions: Path = REPO_ROOT / "definitions"
+    var_dir: Path = REPO_ROOT / "var"
+    database_url: str | None = None
+    portal_url: str = "http://127.0.0.1:8080"
+    secret_key: str | None = None
+    timezone: str = "Asia/Ho_Chi_Minh"
+
+    @property
+    def ledger_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.var_dir / 'kehoach.db'}"
+
+
+def get_settings() -> Settings:
+    return Settings()
