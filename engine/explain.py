@@ -33,12 +33,15 @@ def explain_lines(
         "Thang nhắc và đôn đốc:",
     ]
     for rung in dates.rungs:
-        sign = (
-            "trước" if (rung.rung.offset.working_days or rung.rung.offset.days or 0) < 0 else "sau"
+        amount = rung.rung.offset.working_days or rung.rung.offset.days or 0
+        when = (
+            "đúng ngày hạn"
+            if amount == 0
+            else (f"{describe_offset(rung.rung.offset)} {'trước' if amount < 0 else 'sau'} hạn")
         )
         lines.append(
             f"  - {rung.rung.id} ({rung.rung.kind.value}): {weekday_name(rung.on)}, "
-            f"{long_date(rung.on)} — {describe_offset(rung.rung.offset)} {sign} hạn."
+            f"{long_date(rung.on)} — {when}."
         )
     if not dates.rungs:
         lines.append("  (không có)")

@@ -107,12 +107,20 @@ def _periods_of_year(cadence: Cadence, window: Window, year: int) -> list[Period
 
 # --- cron ------------------------------------------------------------------------------------
 
-MONTH_NAMES = {n: i for i, n in enumerate(
-    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
+MONTH_NAMES = {
+    n: i
+    for i, n in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
+    )
+}
 DAY_NAMES = {n: i for i, n in enumerate(("sun", "mon", "tue", "wed", "thu", "fri", "sat"))}
 MACROS = {
-    "@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *",
-    "@weekly": "0 0 * * 0", "@daily": "0 0 * * *", "@midnight": "0 0 * * *",
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+    "@monthly": "0 0 1 * *",
+    "@weekly": "0 0 * * 0",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
 }
 CRON_FIELDS = (
     ("phút", 0, 59, {}),
@@ -213,8 +221,14 @@ def parse_cron(expression: str) -> Cron:
     except ValueError as error:
         raise ValueError(f"biểu thức cron '{expression}' không hợp lệ: {error}") from None
     weekdays = frozenset(d % 7 for d in fields[4])
-    cron = Cron(expression, frozenset(fields[2]), frozenset(fields[3]), weekdays,
-                not parts[2].startswith("*"), not parts[4].startswith("*"))
+    cron = Cron(
+        expression,
+        frozenset(fields[2]),
+        frozenset(fields[3]),
+        weekdays,
+        not parts[2].startswith("*"),
+        not parts[4].startswith("*"),
+    )
     if cron.next_on_or_after(dt.date(2000, 1, 1)) is None:
         raise ValueError(f"biểu thức cron '{expression}' không bao giờ chạy (ví dụ ngày 31/2)")
     return cron
@@ -322,8 +336,15 @@ def periods_between(
         for index, fire in enumerate(fires):
             # The previous fire date is known inside the range: no backward search needed.
             if index:
-                periods.append(Period(Cadence.cron, fire.isoformat(), fires[index - 1] + ONE_DAY,
-                                      fire, f"kỳ ngày {short_date(fire)}"))
+                periods.append(
+                    Period(
+                        Cadence.cron,
+                        fire.isoformat(),
+                        fires[index - 1] + ONE_DAY,
+                        fire,
+                        f"kỳ ngày {short_date(fire)}",
+                    )
+                )
             else:
                 periods.append(_cron_period(cron, fire))
         return periods
