@@ -1,0 +1,354 @@
+"""The assignment state machine: submissions, acceptance, return for revision, waivers.
+
+open ──submit──▶ submitted ──accept──▶ accepted
+  │                 │  ▲
+  │              return │ submit (again, before review)
+  │                 ▼  │
+  │             returned ──submit──▶ resubmitted ──accept / return──▶ …
+  └─waive─▶ waived          (open, returned ──close──▶ closed-missing ──late submit──▶ submitted)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from engine.ledger.errors import CycleClosed, InvalidInput, InvalidTransition, NotFound
+from engine.ledger.events import record_event
+from engine.ledger.models import Assignment, Attachment, Cycle, Submission
+from engine.ledger.states import (
+    AWAITING,
+    UNDER_REVIEW,
+    AssignmentState,
+    Channel,
+    CycleState,
+    assignment_label,
+)
+from engine.ledger.transactions import aware, vn_date, writing
+
+S = AssignmentState
+# Where a new submission takes an assignment; states absent here refuse submissions.
+AFTER_SUBMISSION: dict[str, str] = {
+    S.open.value: S.submitted.value,
+    S.submitted.value: S.submitted.value,
+    S.returned.value: S.resubmitted.value,
+    S.resubmitted.value: S.resubmitted.value,
+    S.closed_missing.value: S.submitted.value,
+}
+
+
+@dataclass(frozen=True)
+class AttachmentInfo:
+    """A file received with a submission; the file itself is stored elsewhere, by checksum."""
+
+    file_name: str
+    content_type: str
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class RecordedSubmission:
+    submission_id: int
+    assignment_id: int
+    version: int
+    state: str
+    late: bool
+    # False when the same content was already recorded (a retried or double-clicked submit).
+    created: bool
+    # True when the cycle was closed and this late report re-opened its hand-off.
+    handoff_reopened: bool
+
+
+def _locked_assignment(session: Session, assignment_id: int) -> tuple[Assignment, Cycle]:
+    # FOR UPDATE serialises submissions and reviews of one assignment on PostgreSQL (SQLite
+    # already serialises writers); the cycle is read after the lock so a close is seen.
+    assignment = session.scalar(
+        select(Assignment)
+        .where(Assignment.id == assignment_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if assignment is None:
+        raise NotFound(f"Không tìm thấy phân công số {assignment_id}.")
+    cycle = session.get(Cycle, assignment.cycle_id, populate_existing=True)
+    assert cycle is not None  # a foreign key guarantees it
+    return assignment, cycle
+
+
+def _refuse(assignment: Assignment, action: str) -> InvalidTransition:
+    return InvalidTransition(
+        f"Không thể {action}: báo cáo của {assignment.body_name} đang ở trạng thái "
+        f"“{assignment_label(assignment.state)}”."
+    )
+
+
+def _normalise_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
+    if not isinstance(fields, Mapping):
+        raise InvalidInput("Dữ liệu biểu mẫu phải là một bảng tên trường → giá trị.")
+    try:
+        # Round-trip so that what we compare and store is exactly what the database gives back.
+        return json.loads(json.dumps(dict(fields), ensure_ascii=False))
+    except (TypeError, ValueError) as error:
+        raise InvalidInput(f"Dữ liệu biểu mẫu không lưu được: {error}.") from error
+
+
+def _normalise_attachments(
+    attachments: Sequence[AttachmentInfo | Mapping[str, Any]],
+) -> list[AttachmentInfo]:
+    result = []
+    for item in attachments:
+        if isinstance(item, AttachmentInfo):
+            result.append(item)
+            continue
+        try:
+            result.append(AttachmentInfo(**item))
+        except TypeError as error:
+            raise InvalidInput(f"Thông tin tệp đính kèm không hợp lệ: {dict(item)!r}.") from error
+    return result
+
+
+def _same_as(
+    latest: Submission | None,
+    fields: dict[str, Any],
+    files: list[AttachmentInfo],
+    channel: str,
+    who: str,
+) -> bool:
+    if latest is None:
+        return False
+    return (
+        latest.fields == fields
+        and latest.channel == channel
+        and latest.submitted_by == who
+        and [(a.file_name, a.sha256) for a in latest.attachments]
+        == [(f.file_name, f.sha256) for f in files]
+    )
+
+
+def record_submission(
+    session: Session,
+    assignment_id: int,
+    fields: Mapping[str, Any],
+    attachments: Sequence[AttachmentInfo | Mapping[str, Any]],
+    channel: str,
+    who: str,
+    now: dt.datetime,
+    today: dt.date,
+    *,
+    allow_late: bool = False,
+) -> RecordedSubmission:
+    """Record a new version of a body's answer; after the close only with allow_late=True."""
+    if channel not in {c.value for c in Channel}:
+        raise InvalidInput(
+            f"Kênh nộp “{channel}” không hợp lệ; chỉ nhận: "
+            + ", ".join(c.value for c in Channel)
+            + "."
+        )
+    who = (who or "").strip()
+    if not who:
+        raise InvalidInput("Cần ghi rõ người nộp báo cáo.")
+    values = _normalise_fields(fields)
+    files = _normalise_attachments(attachments)
+    now = aware(now)
+    with writing(session):
+        assignment, cycle = _locked_assignment(session, assignment_id)
+        latest = session.scalar(
+            select(Submission)
+            .where(Submission.assignment_id == assignment_id)
+            .order_by(Submission.version.desc())
+            .limit(1)
+        )
+        if assignment.state in UNDER_REVIEW and _same_as(latest, values, files, channel, who):
+            assert latest is not None
+            return RecordedSubmission(
+                submission_id=latest.id,
+                assignment_id=assignment_id,
+                version=latest.version,
+                state=assignment.state,
+                late=latest.late,
+                created=False,
+                handoff_reopened=False,
+            )
+        after_close = cycle.state == CycleState.closed.value
+        if after_close and not allow_late:
+            raise CycleClosed(
+                f"Kỳ {cycle.period_key} của nhiệm vụ '{cycle.obligation_id}' đã đóng ngày "
+                f"{vn_date(cycle.closed_on or today)}; báo cáo muộn của {assignment.body_name} "
+                "chỉ được ghi nhận khi được cho phép."
+            )
+        next_state = AFTER_SUBMISSION.get(assignment.state)
+        if next_state is None:
+            raise _refuse(assignment, "nhận thêm báo cáo")
+        submission = Submission(
+            assignment_id=assignment_id,
+            version=(latest.version if latest else 0) + 1,
+            fields=values,
+            channel=channel,
+            submitted_by=who,
+            submitted_at=now,
+            late=today > assignment.due_on,
+            attachments=[
+                Attachment(
+                    file_name=f.file_name, content_type=f.content_type, size=f.size, sha256=f.sha256
+                )
+                for f in files
+            ],
+        )
+        session.add(submission)
+        previous_state = assignment.state
+        assignment.state = next_state
+        assignment.updated_at = now
+        session.flush()
+        if after_close:
+            # Increment in SQL so two late reports arriving together both count.
+            handoff_version = session.execute(
+                update(Cycle)
+                .where(Cycle.id == cycle.id)
+                .values(handoff_version=Cycle.handoff_version + 1)
+                .returning(Cycle.handoff_version)
+                .execution_options(synchronize_session=False)
+            ).scalar_one()
+        record_event(
+            session,
+            "submission-recorded",
+            now,
+            cycle_id=cycle.id,
+            assignment_id=assignment_id,
+            body_id=assignment.body_id,
+            data={
+                "version": submission.version,
+                "channel": channel,
+                "by": who,
+                "late": submission.late,
+                "from_state": previous_state,
+                "after_close": after_close,
+            },
+        )
+        if after_close:
+            record_event(
+                session,
+                "handoff-reopened",
+                now,
+                cycle_id=cycle.id,
+                assignment_id=assignment_id,
+                body_id=assignment.body_id,
+                data={"version": submission.version, "handoff_version": handoff_version},
+            )
+        return RecordedSubmission(
+            submission_id=submission.id,
+            assignment_id=assignment_id,
+            version=submission.version,
+            state=next_state,
+            late=submission.late,
+            created=True,
+            handoff_reopened=after_close,
+        )
+
+
+def _review(
+    session: Session,
+    assignment_id: int,
+    *,
+    allowed: frozenset[str],
+    target: str,
+    action: str,
+    event_kind: str,
+    data: dict[str, Any],
+    now: dt.datetime | None,
+    needs_open_cycle: bool = False,
+) -> Assignment:
+    now = aware(now)
+    with writing(session):
+        assignment, cycle = _locked_assignment(session, assignment_id)
+        if assignment.state == target:
+            return assignment  # already done: repeating a review changes nothing
+        if assignment.state not in allowed:
+            raise _refuse(assignment, action)
+        if needs_open_cycle and cycle.state == CycleState.closed.value:
+            raise CycleClosed(
+                f"Kỳ {cycle.period_key} của nhiệm vụ '{cycle.obligation_id}' đã đóng; "
+                f"không thể {action}."
+            )
+        data = {"from_state": assignment.state, **data}
+        assignment.state = target
+        assignment.updated_at = now
+        record_event(
+            session,
+            event_kind,
+            now,
+            cycle_id=cycle.id,
+            assignment_id=assignment_id,
+            body_id=assignment.body_id,
+            data=data,
+        )
+        return assignment
+
+
+def accept(
+    session: Session, assignment_id: int, *, who: str = "", now: dt.datetime | None = None
+) -> Assignment:
+    """Accept the latest submission (submitted or resubmitted → accepted)."""
+    return _review(
+        session,
+        assignment_id,
+        allowed=UNDER_REVIEW,
+        target=S.accepted.value,
+        action="chấp nhận báo cáo",
+        event_kind="assignment-accepted",
+        data={"by": who},
+        now=now,
+    )
+
+
+def return_for_revision(
+    session: Session,
+    assignment_id: int,
+    comment: str,
+    *,
+    who: str = "",
+    now: dt.datetime | None = None,
+) -> Assignment:
+    """Send the submission back with a comment; only while the cycle is open."""
+    if not comment or not comment.strip():
+        raise InvalidInput("Cần ghi rõ lý do trả lại báo cáo để cơ quan chỉnh sửa.")
+    return _review(
+        session,
+        assignment_id,
+        allowed=UNDER_REVIEW,
+        target=S.returned.value,
+        action="trả lại báo cáo",
+        event_kind="assignment-returned",
+        data={"comment": comment.strip(), "by": who},
+        now=now,
+        needs_open_cycle=True,
+    )
+
+
+def waive(
+    session: Session,
+    assignment_id: int,
+    reason: str,
+    *,
+    who: str = "",
+    now: dt.datetime | None = None,
+) -> Assignment:
+    """Excuse a body that has not (validly) submitted: open, returned or closed-missing."""
+    if not reason or not reason.strip():
+        raise InvalidInput("Cần ghi rõ lý do miễn nộp báo cáo.")
+    return _review(
+        session,
+        assignment_id,
+        allowed=AWAITING | {S.closed_missing.value},
+        target=S.waived.value,
+        action="miễn nộp báo cáo",
+        event_kind="assignment-waived",
+        data={"reason": reason.strip(), "by": who},
+        now=now,
+    )

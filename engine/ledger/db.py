@@ -1,0 +1,96 @@
+"""Engines, sessions and migrations for the ledger (SQLite by default, PostgreSQL when set)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from engine.ledger.transactions import WRITE_OPTION
+
+DEFAULT_URL = "sqlite:///var/kehoach.db"
+URL_ENV = "KEHOACH_DATABASE_URL"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def default_url() -> str:
+    """KEHOACH_DATABASE_URL, or the SQLite file var/kehoach.db relative to the working directory."""
+    return os.environ.get(URL_ENV) or DEFAULT_URL
+
+
+def _normalise(url: str | URL) -> URL:
+    parsed = make_url(url)
+    # Plain postgresql:// would pick psycopg2, which is not installed; psycopg v3 is.
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def _sqlite_file(url: URL) -> Path | None:
+    database = url.database or ""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def make_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
+    """An engine for the ledger; SQLite gets foreign keys, WAL and a 30 s busy timeout."""
+    parsed = _normalise(url or default_url())
+    if parsed.get_backend_name() != "sqlite":
+        kwargs.setdefault("pool_pre_ping", True)
+        return create_engine(parsed, **kwargs)
+
+    path = _sqlite_file(parsed)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(parsed, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _configure(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control away from sqlite3 so that the "begin" hook below decides.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Any) -> None:
+        # Writers take the lock up front (IMMEDIATE): a deferred transaction that reads and then
+        # writes fails at once with SQLITE_BUSY when another writer got in between, instead of
+        # waiting for busy_timeout. Readers stay deferred so that they never block writers.
+        write = connection.get_execution_options().get(WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions whose objects stay readable after the ledger operation commits."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def alembic_config(engine: Engine | None = None) -> Config:
+    """An Alembic configuration pointing at the packaged migrations, usable from any cwd."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["engine"] = engine
+    return config
+
+
+def upgrade(url: str | URL | Engine | None = None, revision: str = "head") -> None:
+    """Bring the ledger schema at url (or default_url()) up to the given revision."""
+    engine = url if isinstance(url, Engine) else make_engine(url)
+    try:
+        command.upgrade(alembic_config(engine), revision)
+    finally:
+        if engine is not url:
+            engine.dispose()

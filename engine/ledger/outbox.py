@@ -1,0 +1,264 @@
+"""The outbox: every email is first a row with a unique key, then claimed, sent and marked.
+
+Enqueueing the same key twice inserts nothing the second time; a sender that crashes leaves its
+rows in 'sending', which another sender reclaims after stale_after and resends with the same
+Message-ID, so the recipient's mail client shows one message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, case, false, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from engine.ledger.errors import InvalidInput, NotFound
+from engine.ledger.models import OutboxMessage
+from engine.ledger.states import OutboxState
+from engine.ledger.transactions import aware, committing, writing
+
+MAX_ATTEMPTS = 5
+# Rows per INSERT: 14 columns a row keeps this well under SQLite's bound-parameter limit.
+ENQUEUE_BATCH = 500
+MESSAGE_FIELDS = frozenset(
+    {
+        "key",
+        "message_id",
+        "cycle_id",
+        "body_id",
+        "kind",
+        "rung",
+        "to_addrs",
+        "cc_addrs",
+        "subject",
+        "text_body",
+        "html_body",
+    }
+)
+REQUIRED_FIELDS = frozenset({"body_id", "kind", "to_addrs", "subject", "text_body"})
+TABLE = OutboxMessage.__table__
+
+
+def outbox_key(cycle_id: int | None, body_id: str, rung: str | None, kind: str) -> str:
+    """The idempotency key of a message: one per (cycle, body, ladder rung, kind)."""
+    return f"{'-' if cycle_id is None else cycle_id}:{body_id}:{rung or '-'}:{kind}"
+
+
+def message_id_for(key: str, domain: str) -> str:
+    """The RFC 5322 Message-ID derived from an outbox key, stable across resends."""
+    domain = domain.strip().strip(".")
+    if not domain:
+        raise InvalidInput("Cần tên miền để tạo Message-ID cho thư.")
+    return f"<{hashlib.sha256(key.encode('utf-8')).hexdigest()[:32]}@kehoach.{domain}>"
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """A claimed message, detached from any session so a sender can carry it anywhere."""
+
+    id: int
+    key: str
+    message_id: str
+    cycle_id: int | None
+    body_id: str
+    kind: str
+    rung: str | None
+    to_addrs: tuple[str, ...]
+    cc_addrs: tuple[str, ...]
+    subject: str
+    text_body: str
+    html_body: str | None
+    attempts: int
+    claimed_by: str | None
+    claimed_at: dt.datetime | None
+
+
+def _row(message: Mapping[str, Any], domain: str | None, now: dt.datetime) -> dict[str, Any]:
+    unknown = set(message) - MESSAGE_FIELDS
+    if unknown:
+        raise InvalidInput(f"Thư có trường không hợp lệ: {', '.join(sorted(unknown))}.")
+    missing = {name for name in REQUIRED_FIELDS if not message.get(name)}
+    if missing:
+        raise InvalidInput(f"Thư thiếu trường bắt buộc: {', '.join(sorted(missing))}.")
+    to_addrs, cc_addrs = message["to_addrs"], message.get("cc_addrs") or []
+    for addrs in (to_addrs, cc_addrs):
+        if isinstance(addrs, str) or not all(isinstance(a, str) and "@" in a for a in addrs):
+            raise InvalidInput(f"Danh sách địa chỉ thư không hợp lệ: {addrs!r}.")
+    key = message.get("key") or outbox_key(
+        message.get("cycle_id"), message["body_id"], message.get("rung"), message["kind"]
+    )
+    message_id = message.get("message_id")
+    if not message_id:
+        if domain is None:
+            raise InvalidInput(f"Thư '{key}' chưa có Message-ID và không có tên miền để tạo.")
+        message_id = message_id_for(key, domain)
+    return {
+        "key": key,
+        "message_id": message_id,
+        "cycle_id": message.get("cycle_id"),
+        "body_id": message["body_id"],
+        "kind": message["kind"],
+        "rung": message.get("rung"),
+        "to_addrs": list(to_addrs),
+        "cc_addrs": list(cc_addrs),
+        "subject": message["subject"],
+        "text_body": message["text_body"],
+        "html_body": message.get("html_body"),
+        "state": OutboxState.pending.value,
+        "attempts": 0,
+        "created_at": now,
+    }
+
+
+def _insert_ignoring_duplicates(session: Session) -> Any:
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(TABLE).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return sqlite.insert(TABLE).on_conflict_do_nothing()
+    raise NotImplementedError(f"outbox enqueue has no ON CONFLICT support for {dialect}")
+
+
+def enqueue(
+    session: Session,
+    messages: Iterable[Mapping[str, Any]],
+    *,
+    domain: str | None = None,
+    now: dt.datetime | None = None,
+) -> int:
+    """Insert messages whose key is new (one statement per batch); returns how many were new.
+
+    A message without 'key' gets outbox_key(cycle_id, body_id, rung, kind); one without
+    'message_id' gets message_id_for(key, domain).
+    """
+    now = aware(now)
+    rows: dict[str, dict[str, Any]] = {}
+    for message in messages:
+        row = _row(message, domain, now)
+        rows.setdefault(row["key"], row)
+    if not rows:
+        return 0
+    with writing(session):
+        # executemany of one INSERT: SQLAlchemy sends it as multi-row VALUES statements of
+        # ENQUEUE_BATCH rows each ("insertmanyvalues"), compiled once.
+        statement = (
+            _insert_ignoring_duplicates(session)
+            .returning(TABLE.c.id)
+            .execution_options(insertmanyvalues_page_size=ENQUEUE_BATCH)
+        )
+        inserted = len(session.execute(statement, list(rows.values())).all())
+    return inserted
+
+
+def claim(
+    session: Session,
+    worker_id: str,
+    limit: int,
+    now: dt.datetime,
+    stale_after: dt.timedelta,
+) -> list[OutboxItem]:
+    """Move up to `limit` sendable rows to 'sending' for this worker and return them.
+
+    Sendable: pending, or stuck in 'sending' since before now - stale_after (a crashed sender).
+    On PostgreSQL rows another worker has locked are skipped; SQLite has one writer at a time.
+    """
+    now = aware(now)
+    if limit <= 0:
+        return []
+    cutoff = now - stale_after
+    sendable = or_(
+        TABLE.c.state == OutboxState.pending.value,
+        and_(TABLE.c.state == OutboxState.sending.value, TABLE.c.claimed_at < cutoff),
+    )
+    # A materialised CTE runs exactly once. As a plain IN (subquery), PostgreSQL may rescan
+    # the subquery per row, and SKIP LOCKED then skips the rows this statement just updated
+    # and hands out more than `limit` rows.
+    candidates = (
+        select(TABLE.c.id)
+        .where(sendable)
+        .order_by(TABLE.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .cte("candidates")
+        .prefix_with("MATERIALIZED")
+    )
+    columns = [TABLE.c[name] for name in OutboxItem.__dataclass_fields__]
+    with writing(session):
+        rows = session.execute(
+            update(TABLE)
+            .where(TABLE.c.id.in_(select(candidates.c.id)), sendable)
+            .values(state=OutboxState.sending.value, claimed_by=worker_id, claimed_at=now)
+            .returning(*columns)
+        ).all()
+    items = [
+        OutboxItem(
+            **{**row._asdict(), "to_addrs": tuple(row.to_addrs), "cc_addrs": tuple(row.cc_addrs)}
+        )
+        for row in rows
+    ]
+    return sorted(items, key=lambda item: item.id)
+
+
+def mark_sent(session: Session, ids: Sequence[int], now: dt.datetime) -> int:
+    """Mark claimed rows as sent; returns how many were still 'sending' and are now 'sent'."""
+    now = aware(now)
+    if not ids:
+        return 0
+    with writing(session):
+        result = session.execute(
+            update(TABLE)
+            .where(TABLE.c.id.in_(list(ids)), TABLE.c.state == OutboxState.sending.value)
+            .values(state=OutboxState.sent.value, sent_at=now, last_error=None)
+        )
+        return result.rowcount
+
+
+def mark_failed(
+    session: Session,
+    outbox_id: int,
+    error: str,
+    retry: bool,
+    *,
+    max_attempts: int = MAX_ATTEMPTS,
+) -> str:
+    """Count a failed attempt: back to 'pending' if retry and attempts remain, else 'failed'.
+
+    Returns the row's state afterwards; a row no longer 'sending' is left as it is.
+    """
+    attempts = TABLE.c.attempts + 1
+    back_to_pending = attempts < max_attempts if retry else false()
+    with writing(session):
+        state = session.execute(
+            update(TABLE)
+            .where(TABLE.c.id == outbox_id, TABLE.c.state == OutboxState.sending.value)
+            .values(
+                state=case(
+                    (back_to_pending, OutboxState.pending.value), else_=OutboxState.failed.value
+                ),
+                attempts=attempts,
+                last_error=error[:4000],
+                claimed_by=None,
+                claimed_at=None,
+            )
+            .returning(TABLE.c.state)
+        ).scalar()
+        if state is None:
+            state = session.scalar(select(TABLE.c.state).where(TABLE.c.id == outbox_id))
+            if state is None:
+                raise NotFound(f"Không tìm thấy thư số {outbox_id} trong hàng đợi.")
+        return state
+
+
+def outbox_counts(session: Session, cycle_id: int | None = None) -> dict[str, int]:
+    """How many messages are in each state (all of them, or one cycle's)."""
+    query = select(TABLE.c.state, func.count()).group_by(TABLE.c.state)
+    if cycle_id is not None:
+        query = query.where(TABLE.c.cycle_id == cycle_id)
+    with committing(session):
+        counts = {state: count for state, count in session.execute(query).all()}
+    return {state.value: counts.get(state.value, 0) for state in OutboxState}

@@ -1,0 +1,189 @@
+"""Read models for the decision code: the ledger as plain frozen values, in a fixed few queries.
+
+The daily tick reads one LedgerSnapshot per obligation; its cost must not grow with the number
+of open assignments (tests/ledger/test_snapshot.py counts the SQL statements).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy.orm import Session
+
+from engine.ledger.models import Assignment, Cycle, OutboxMessage, Submission
+from engine.ledger.states import AWAITING, CycleState
+from engine.ledger.transactions import committing
+
+
+@dataclass(frozen=True)
+class AssignmentView:
+    id: int
+    cycle_id: int
+    body_id: str
+    body_name: str
+    state: str
+    due_on: dt.date
+    requested_on: dt.date | None
+    latest_version: int  # 0 when nothing was submitted
+    last_submitted_at: dt.datetime | None
+
+    def is_overdue(self, today: dt.date) -> bool:
+        return self.state in AWAITING and today > self.due_on
+
+
+@dataclass(frozen=True)
+class OutboxView:
+    key: str
+    cycle_id: int | None
+    body_id: str
+    kind: str
+    rung: str | None
+    state: str
+
+
+@dataclass(frozen=True)
+class CycleView:
+    id: int
+    obligation_id: str
+    period_key: str
+    period_start: dt.date
+    period_end: dt.date
+    due_on: dt.date
+    opened_on: dt.date
+    closes_on: dt.date
+    closed_on: dt.date | None
+    definitions_digest: str
+    state: str
+    handoff_version: int
+    handed_off_version: int | None
+    assignments: tuple[AssignmentView, ...] = ()
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == CycleState.open.value
+
+    @property
+    def handoff_pending(self) -> bool:
+        return not self.is_open and (
+            self.handed_off_version is None or self.handed_off_version < self.handoff_version
+        )
+
+    def assignment(self, body_id: str) -> AssignmentView | None:
+        return next((a for a in self.assignments if a.body_id == body_id), None)
+
+
+@dataclass(frozen=True)
+class LedgerSnapshot:
+    """Every cycle of one obligation; assignments and outbox rows of the active ones.
+
+    Active: open, or closed with a hand-off still to deliver. Finished cycles are listed without
+    assignments, so the decision code knows which periods were already opened.
+    """
+
+    obligation_id: str
+    cycles: tuple[CycleView, ...]
+    outbox: tuple[OutboxView, ...]
+    outbox_keys: frozenset[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "outbox_keys", frozenset(m.key for m in self.outbox))
+
+    def cycle(self, period_key: str) -> CycleView | None:
+        return next((c for c in self.cycles if c.period_key == period_key), None)
+
+    @property
+    def open_cycles(self) -> tuple[CycleView, ...]:
+        return tuple(c for c in self.cycles if c.is_open)
+
+    def has_message(self, key: str) -> bool:
+        return key in self.outbox_keys
+
+
+def _active() -> ColumnElement[bool]:
+    return or_(
+        Cycle.state == CycleState.open.value,
+        Cycle.handed_off_version.is_(None),
+        Cycle.handed_off_version < Cycle.handoff_version,
+    )
+
+
+def _latest_submissions() -> Select[tuple[int, int, dt.datetime]]:
+    return select(
+        Submission.assignment_id,
+        func.max(Submission.version).label("latest_version"),
+        func.max(Submission.submitted_at).label("last_submitted_at"),
+    ).group_by(Submission.assignment_id)
+
+
+def assignment_rows_query(*criteria: ColumnElement[bool]) -> Select[tuple[object, ...]]:
+    latest = _latest_submissions().subquery()
+    return (
+        select(
+            Assignment.id,
+            Assignment.cycle_id,
+            Assignment.body_id,
+            Assignment.body_name,
+            Assignment.state,
+            Assignment.due_on,
+            Assignment.requested_on,
+            func.coalesce(latest.c.latest_version, 0).label("latest_version"),
+            latest.c.last_submitted_at,
+            Cycle.obligation_id,
+            Cycle.period_key,
+            Cycle.period_start,
+            Cycle.state.label("cycle_state"),
+            Cycle.due_on.label("cycle_due_on"),
+            Cycle.closes_on,
+        )
+        .join(Cycle, Cycle.id == Assignment.cycle_id)
+        .outerjoin(latest, latest.c.assignment_id == Assignment.id)
+        .where(*criteria)
+    )
+
+
+def _assignment_view(row: object) -> AssignmentView:
+    values = row._mapping  # type: ignore[attr-defined]
+    return AssignmentView(**{name: values[name] for name in AssignmentView.__dataclass_fields__})
+
+
+CYCLE_COLUMNS = [c for c in Cycle.__table__.columns]
+
+
+def load_open_state(session: Session, obligation_id: str) -> LedgerSnapshot:
+    """The obligation's ledger state in three SELECTs, whatever the number of assignments."""
+    with committing(session):
+        cycle_rows = session.execute(
+            select(*CYCLE_COLUMNS)
+            .where(Cycle.obligation_id == obligation_id)
+            .order_by(Cycle.period_start, Cycle.id)
+        ).all()
+        assignment_rows = session.execute(
+            assignment_rows_query(Cycle.obligation_id == obligation_id, _active()).order_by(
+                Assignment.cycle_id, Assignment.body_id
+            )
+        ).all()
+        outbox_rows = session.execute(
+            select(
+                OutboxMessage.key,
+                OutboxMessage.cycle_id,
+                OutboxMessage.body_id,
+                OutboxMessage.kind,
+                OutboxMessage.rung,
+                OutboxMessage.state,
+            )
+            .join(Cycle, Cycle.id == OutboxMessage.cycle_id)
+            .where(Cycle.obligation_id == obligation_id, _active())
+            .order_by(OutboxMessage.id)
+        ).all()
+    by_cycle: dict[int, list[AssignmentView]] = {}
+    for row in assignment_rows:
+        view = _assignment_view(row)
+        by_cycle.setdefault(view.cycle_id, []).append(view)
+    cycles = tuple(
+        CycleView(**row._asdict(), assignments=tuple(by_cycle.get(row.id, ())))
+        for row in cycle_rows
+    )
+    outbox = tuple(OutboxView(**row._asdict()) for row in outbox_rows)
+    return LedgerSnapshot(obligation_id=obligation_id, cycles=cycles, outbox=outbox)

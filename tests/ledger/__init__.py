@@ -1,0 +1,1 @@
+"""Ledger tests (a package so test modules can import shared helpers from conftest)."""
