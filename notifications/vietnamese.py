@@ -14,7 +14,6 @@ from engine import vndates
 LOCAL_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
-
 def _local(value: dt.date | dt.datetime) -> dt.date | dt.datetime:
     if isinstance(value, dt.datetime) and value.tzinfo is not None:
         return value.astimezone(LOCAL_ZONE)

@@ -194,8 +194,10 @@ def test_override_make_up_saturday_and_extra_day_off() -> None:
     assert cal.is_working_day(D(2026, 11, 24))  # beats the package holiday
     assert cal.add_working_days(D(2026, 3, 6), 1) == D(2026, 3, 7)
     assert cal.add_working_days(D(2026, 3, 10), 1) == D(2026, 3, 12)
-    assert cal.roll_forward(D(2026, 3, 11)) == (D(2026, 3, 12), [Step(D(2026, 3, 11),
-                                                                      "Nghỉ hoán đổi")])
+    assert cal.roll_forward(D(2026, 3, 11)) == (
+        D(2026, 3, 12),
+        [Step(D(2026, 3, 11), "Nghỉ hoán đổi")],
+    )
     # The plain calendar disagrees on each of these days.
     plain = LegalCalendar()
     assert not plain.is_working_day(D(2026, 3, 7))

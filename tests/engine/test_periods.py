@@ -36,22 +36,55 @@ WINDOWS = [
     ("quarterly", ND09, "2026-Q1", D(2025, 12, 15), D(2026, 3, 14), "quý I năm 2026", (2026, 3)),
     ("quarterly", ND09, "2026-Q4", D(2026, 9, 15), D(2026, 12, 14), "quý IV năm 2026", (2026, 12)),
     ("quarterly", CALENDAR, "2026-Q2", D(2026, 4, 1), D(2026, 6, 30), "quý II năm 2026", (2026, 6)),
-    ("half-yearly", ND09, "2026-H1", D(2025, 12, 15), D(2026, 6, 14), "6 tháng đầu năm 2026",
-     (2026, 6)),
-    ("half-yearly", ND09, "2026-H2", D(2026, 6, 15), D(2026, 12, 14), "6 tháng cuối năm 2026",
-     (2026, 12)),
-    ("half-yearly", CALENDAR, "2026-H2", D(2026, 7, 1), D(2026, 12, 31), "6 tháng cuối năm 2026",
-     (2026, 12)),
+    (
+        "half-yearly",
+        ND09,
+        "2026-H1",
+        D(2025, 12, 15),
+        D(2026, 6, 14),
+        "6 tháng đầu năm 2026",
+        (2026, 6),
+    ),
+    (
+        "half-yearly",
+        ND09,
+        "2026-H2",
+        D(2026, 6, 15),
+        D(2026, 12, 14),
+        "6 tháng cuối năm 2026",
+        (2026, 12),
+    ),
+    (
+        "half-yearly",
+        CALENDAR,
+        "2026-H2",
+        D(2026, 7, 1),
+        D(2026, 12, 31),
+        "6 tháng cuối năm 2026",
+        (2026, 12),
+    ),
     ("annual", ND09, "2026", D(2025, 12, 15), D(2026, 12, 14), "năm 2026", (2026, 12)),
     ("annual", CALENDAR, "2026", D(2026, 1, 1), D(2026, 12, 31), "năm 2026", (2026, 12)),
-    ("monthly", Window(name="custom", cutoff_day=20), "2026-03", D(2026, 2, 20), D(2026, 3, 19),
-     "tháng 3 năm 2026", (2026, 3)),
+    (
+        "monthly",
+        Window(name="custom", cutoff_day=20),
+        "2026-03",
+        D(2026, 2, 20),
+        D(2026, 3, 19),
+        "tháng 3 năm 2026",
+        (2026, 3),
+    ),
 ]
 
 
 @pytest.mark.parametrize(("cadence", "window", "key", "start", "end", "label", "last"), WINDOWS)
 def test_window_of_each_cadence(
-    cadence: str, window: Window, key: str, start: dt.date, end: dt.date, label: str,
+    cadence: str,
+    window: Window,
+    key: str,
+    start: dt.date,
+    end: dt.date,
+    label: str,
     last: tuple[int, int],
 ) -> None:
     period = period_for_key(every(cadence), window, key)
@@ -83,8 +116,9 @@ def test_periods_between_selects_by_window_end() -> None:
     january = periods_between(every("monthly"), ND09, D(2026, 1, 1), D(2026, 1, 31))
     assert [p.key for p in january] == ["2026-01"]  # 2026-02 ends on 14/02
     assert periods_between(every("annual"), ND09, D(2026, 12, 15), D(2027, 12, 13)) == []
-    assert [p.key for p in periods_between(every("annual"), ND09, D(2026, 12, 14),
-                                           D(2026, 12, 14))] == ["2026"]
+    assert [
+        p.key for p in periods_between(every("annual"), ND09, D(2026, 12, 14), D(2026, 12, 14))
+    ] == ["2026"]
     assert periods_between(every("monthly"), ND09, D(2026, 5, 1), D(2026, 4, 1)) == []
 
 
@@ -127,8 +161,9 @@ def test_bad_key_gives_a_vietnamese_message(schedule: Schedule, key: str, messag
 def test_once_period() -> None:
     schedule = every("once", on=D(2026, 7, 1))
     (period,) = periods_between(schedule, ND09, D(2026, 1, 1), D(2026, 12, 31))
-    assert period == Period(Cadence.once, "2026-07-01", D(2026, 7, 1), D(2026, 7, 1),
-                            "đợt ngày 01/07/2026")
+    assert period == Period(
+        Cadence.once, "2026-07-01", D(2026, 7, 1), D(2026, 7, 1), "đợt ngày 01/07/2026"
+    )
     assert periods_between(schedule, ND09, D(2027, 1, 1), D(2027, 12, 31)) == []
     assert period_for_key(schedule, ND09, "2026-07-01") == period
     assert period_containing(schedule, ND09, D(2026, 7, 1)) == period
@@ -152,8 +187,13 @@ def test_event_periods_come_from_the_caller() -> None:
 def test_weekly_cron_windows_run_from_the_previous_fire_date() -> None:
     schedule = every("cron", cron="0 8 * * 1")
     periods = periods_between(schedule, ND09, D(2026, 3, 1), D(2026, 3, 31))
-    assert [p.key for p in periods] == ["2026-03-02", "2026-03-09", "2026-03-16", "2026-03-23",
-                                        "2026-03-30"]
+    assert [p.key for p in periods] == [
+        "2026-03-02",
+        "2026-03-09",
+        "2026-03-16",
+        "2026-03-23",
+        "2026-03-30",
+    ]
     assert periods[0].start == D(2026, 2, 24)  # the Monday before, plus one day
     assert periods[1].start == D(2026, 3, 3)
     assert periods[0].label == "kỳ ngày 02/03/2026"
@@ -169,8 +209,10 @@ def test_weekly_cron_windows_run_from_the_previous_fire_date() -> None:
         ("0 0 */10 * *", [1, 11, 21, 31]),
         ("0 0 5-7 * *", [5, 6, 7]),
         ("0 0 20/5 * *", [20, 25, 30]),
-        ("0 0 * * mon-fri", [2, 3, 4, 5, 6, 9, 10, 11, 12, 13, 16, 17, 18, 19, 20, 23, 24, 25,
-                             26, 27, 30, 31]),
+        (
+            "0 0 * * mon-fri",
+            [2, 3, 4, 5, 6, 9, 10, 11, 12, 13, 16, 17, 18, 19, 20, 23, 24, 25, 26, 27, 30, 31],
+        ),
         ("0 0 * * 0,7", [1, 8, 15, 22, 29]),
         # Both day fields restricted: either matches (the 13th, or a Friday).
         ("0 0 13 * 5", [6, 13, 20, 27]),
@@ -181,8 +223,7 @@ def test_weekly_cron_windows_run_from_the_previous_fire_date() -> None:
     ],
 )
 def test_cron_fire_days_in_march_2026(expression: str, days: list[int]) -> None:
-    periods = periods_between(every("cron", cron=expression), ND09, D(2026, 3, 1),
-                              D(2026, 3, 31))
+    periods = periods_between(every("cron", cron=expression), ND09, D(2026, 3, 1), D(2026, 3, 31))
     assert [p.end.day for p in periods] == days
 
 
@@ -213,6 +254,7 @@ def test_bad_cron_gives_a_vietnamese_message(expression: str, message: str) -> N
 
 
 def test_leap_day_cron_reaches_back_four_years() -> None:
-    (period,) = periods_between(every("cron", cron="0 0 29 2 *"), ND09, D(2028, 1, 1),
-                                D(2028, 12, 31))
+    (period,) = periods_between(
+        every("cron", cron="0 0 29 2 *"), ND09, D(2028, 1, 1), D(2028, 12, 31)
+    )
     assert (period.start, period.end) == (D(2024, 3, 1), D(2028, 2, 29))

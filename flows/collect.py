@@ -1,0 +1,75 @@
+"""The collect flow: open due cycles, chase by email, close, hand off, publish the status.
+
+A daily reconciliation: it reads what the ledger holds and does only the difference, so a run
+that finds nothing new does nothing and running it twice sends nothing twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from prefect import flow, get_run_logger, runtime
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from engine.calendar import today_in_vietnam
+from engine.periods import period_containing
+from tasks import collect as collect_tasks
+from tasks import runtime as wiring
+from tasks.handoff import hand_off
+
+
+def _as_of(value: dt.date | str | None) -> dt.date:
+    if value is None:
+        return today_in_vietnam()
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
+
+
+def run_name() -> str:
+    """'{obligation} · {period}': the period the run's date falls in, else the date itself."""
+    parameters = runtime.flow_run.parameters
+    obligation_id = parameters.get("obligation", "?")
+    as_of = _as_of(parameters.get("as_of"))
+    obligation = wiring.definitions().obligations.get(obligation_id)
+    period = None
+    if obligation is not None:
+        try:
+            period = period_containing(obligation.schedule, obligation.window, as_of)
+        except ValueError:
+            period = None
+    return f"{obligation_id} · {period.key if period else as_of.isoformat()}"
+
+
+@flow(
+    name="collect",
+    flow_run_name=run_name,
+    description="Mở kỳ đến hạn, gửi yêu cầu, nhắc và đôn đốc qua thư, đóng kỳ và bàn giao kết quả.",
+    task_runner=ThreadPoolTaskRunner(max_workers=2),
+    retries=0,
+)
+def collect(obligation: str, as_of: dt.date | None = None) -> dict[str, object]:
+    day = _as_of(as_of)
+    if obligation not in wiring.definitions().obligations:
+        raise ValueError(f"unknown obligation {obligation!r}")
+    opened = collect_tasks.open_due_cycles(obligation, day)
+    outcome = collect_tasks.enqueue_and_close(obligation, day)
+    delivery = collect_tasks.drain_outbox()
+    started = hand_off(obligation, outcome.handoffs, day) if outcome.handoffs else []
+    artifacts = collect_tasks.publish_status(obligation, day)
+    get_run_logger().info(
+        "%s on %s: opened %s, queued %d, sent %s, closed %s, handed off %d",
+        obligation,
+        day,
+        opened or "none",
+        outcome.enqueued,
+        delivery["sent"],
+        outcome.closed or "none",
+        len(started),
+    )
+    return {
+        "opened": opened,
+        "enqueued": outcome.enqueued,
+        "sent": delivery["sent"],
+        "closed": outcome.closed,
+        "handed_off": started,
+        "artifacts": artifacts,
+    }

@@ -1,0 +1,59 @@
+"""Prefect tasks of the collect flow: thin, batched, retried wrappers over tasks.steps.
+
+One task per step and per batch of messages, never one per email: a task run costs the
+server a write, and a daily chase may concern thousands of assignments.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from tasks import runtime, steps
+from tasks.status import status_tables
+
+
+@task(name="open-due-cycles", retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
+def open_due_cycles(obligation_id: str, as_of: dt.date) -> list[str]:
+    env = runtime.tick_env(as_of)
+    outcome = steps.TickOutcome()
+    steps.open_due_cycles(env, env.defs.obligations[obligation_id], outcome)
+    if outcome.opened:
+        get_run_logger().info("Đã mở kỳ: %s", ", ".join(outcome.opened))
+    return outcome.opened
+
+
+@task(name="enqueue-and-close", retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
+def enqueue_and_close(obligation_id: str, as_of: dt.date) -> steps.TickOutcome:
+    env = runtime.tick_env(as_of)
+    outcome = steps.TickOutcome()
+    steps.enqueue_and_close(env, env.defs.obligations[obligation_id], outcome)
+    logger = get_run_logger()
+    logger.info("Queued %d messages; closed %s", outcome.enqueued, outcome.closed or "nothing")
+    for key in outcome.skipped:
+        logger.warning("No address to write to, message %s skipped", key)
+    return outcome
+
+
+@task(name="drain-outbox", retries=3, retry_delay_seconds=[10, 30, 90], cache_policy=NO_CACHE)
+def drain_outbox() -> dict[str, int | str]:
+    report = steps.drain_outbox(runtime.sessions(), runtime.sender())
+    logger = get_run_logger()
+    logger.info("Sent %d, failed %d (%s)", report.sent, report.failed, report.stopped_because)
+    for error in report.errors[:20]:
+        logger.warning("Not delivered: %s", error)
+    return {"sent": report.sent, "failed": report.failed, "stopped": report.stopped_because}
+
+
+@task(name="publish-status", cache_policy=NO_CACHE)
+def publish_status(obligation_id: str, as_of: dt.date) -> list[str]:
+    from prefect.artifacts import create_table_artifact
+
+    env = runtime.tick_env(as_of)
+    keys = []
+    for key, title, table in status_tables(env, env.defs.obligations[obligation_id]):
+        create_table_artifact(table=table, key=key, description=title)
+        keys.append(key)
+    return keys

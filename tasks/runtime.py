@@ -1,0 +1,90 @@
+"""Process-wide wiring for the tasks: settings, definitions, the ledger engine, the renderer.
+
+Built once per process and reused by every task run, so a batch of ticks does not reload the
+YAML or reconnect to the database for each step.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from engine.calendar import today_in_vietnam
+from engine.definitions.loader import load_definitions
+from engine.definitions.models import Definitions
+from engine.ledger.db import make_engine, session_factory
+from engine.settings import Settings, get_settings
+from engine.tokens import load_or_create_secret
+from notifications.compose import Links
+from notifications.render import Renderer
+from notifications.sender import Sender, SmtpSettings
+from tasks.steps import TickEnv
+
+
+class DefinitionsInvalid(RuntimeError):
+    """The definitions do not validate: nothing may run on them."""
+
+
+@functools.cache
+def settings() -> Settings:
+    return get_settings()
+
+
+@functools.cache
+def definitions() -> Definitions:
+    result = load_definitions(settings().definitions)
+    if result.problems or result.definitions is None:
+        lines = "\n".join(str(p) for p in result.problems[:20])
+        raise DefinitionsInvalid(f"definitions in {settings().definitions} are invalid:\n{lines}")
+    return result.definitions
+
+
+@functools.cache
+def sessions() -> sessionmaker[Session]:
+    return session_factory(make_engine(settings().ledger_url))
+
+
+@functools.cache
+def renderer() -> Renderer:
+    custom = settings().definitions / "templates"
+    return Renderer(custom if custom.is_dir() else None)
+
+
+@functools.cache
+def smtp_settings() -> SmtpSettings:
+    return SmtpSettings()
+
+
+def sender() -> Sender:
+    return Sender(smtp_settings())
+
+
+@functools.cache
+def links() -> Links:
+    current = settings()
+    secret = load_or_create_secret(current.secret_key, current.var_dir)
+    return Links(current.portal_url, secret)
+
+
+def mail_domain() -> str:
+    return smtp_settings().mail_from.rsplit("@", 1)[-1]
+
+
+def tick_env(as_of: dt.date | None) -> TickEnv:
+    return TickEnv(
+        defs=definitions(),
+        sessions=sessions(),
+        renderer=renderer(),
+        links=links(),
+        mail_domain=mail_domain(),
+        today=as_of or today_in_vietnam(),
+        now=dt.datetime.now(dt.UTC),
+    )
+
+
+def reset() -> None:
+    """Forget the cached wiring (tests switch databases and settings between cases)."""
+    for cached in (settings, definitions, sessions, renderer, smtp_settings, links):
+        cached.cache_clear()

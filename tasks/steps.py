@@ -1,0 +1,238 @@
+"""The steps of a collect tick as plain functions (no Prefect), so the Prefect tasks stay thin
+and the simulator and tests can run the very same code.
+
+Each step is a reconciliation: it reads the ledger, asks the pure decision code what is due, and
+writes the difference. Running a step twice for the same date changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import socket
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from engine.calendar import LegalCalendar
+from engine.decisions import Decision, HandOff, decide, openings
+from engine.definitions.models import Definitions, Obligation
+from engine.ledger import cycles as ledger_cycles
+from engine.ledger import outbox as ledger_outbox
+from engine.ledger.snapshot import LedgerSnapshot, load_open_state
+from engine.periods import periods_between
+from notifications.compose import Links, compose
+from notifications.drain import DrainReport, drain
+from notifications.render import Renderer
+from notifications.sender import OutgoingMessage, Sender
+
+log = logging.getLogger("kehoach.collect")
+
+# Periods are looked for this far around the tick's date: a cycle can open up to a year
+# before its window ends (annual plans) and be chased for weeks after.
+HORIZON = dt.timedelta(days=400)
+
+
+@dataclass
+class TickEnv:
+    """What every step needs: the definitions, the ledger, rendering and the clock."""
+
+    defs: Definitions
+    sessions: sessionmaker[Session]
+    renderer: Renderer
+    links: Links
+    mail_domain: str
+    today: dt.date
+    now: dt.datetime
+    cal: LegalCalendar = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.cal = LegalCalendar(self.defs.calendars)
+
+    def snapshot(self, obligation_id: str) -> LedgerSnapshot:
+        with self.sessions() as session:
+            return load_open_state(session, obligation_id)
+
+
+@dataclass
+class TickOutcome:
+    opened: list[str] = field(default_factory=list)
+    added: int = 0
+    enqueued: int = 0
+    skipped: list[str] = field(default_factory=list)
+    closed: list[str] = field(default_factory=list)
+    handoffs: list[HandOff] = field(default_factory=list)
+
+
+def open_due_cycles(env: TickEnv, obligation: Obligation, outcome: TickOutcome) -> None:
+    """Open every cycle whose request date has come (idempotent: get-or-create in the ledger)."""
+    periods = periods_between(
+        obligation.schedule, obligation.window, env.today - HORIZON, env.today + HORIZON
+    )
+    for opening in openings(
+        env.defs, env.cal, obligation, env.snapshot(obligation.id), periods, env.today
+    ):
+        with env.sessions() as session:
+            result = ledger_cycles.open_cycle(
+                session,
+                obligation.id,
+                opening.period,
+                opening.dates.due_on,
+                opening.dates.closes_on,
+                env.defs.digest,
+                opening.bodies,
+                env.today,
+                now=env.now,
+            )
+        if result.created:
+            outcome.opened.append(opening.period.key)
+            log.info(
+                "Opened %s · %s for %d bodies",
+                obligation.id,
+                opening.period.key,
+                len(opening.bodies),
+            )
+
+
+def _decide(
+    env: TickEnv,
+    obligation: Obligation,
+    outcome: TickOutcome,
+) -> tuple[Decision, LedgerSnapshot]:
+    snapshot = env.snapshot(obligation.id)
+    decision = decide(env.defs, env.cal, obligation, snapshot, env.today)
+    if not decision.additions:
+        return decision, snapshot
+    # The definitions now name bodies the open cycle lacks: add them (never remove), re-read.
+    for addition in decision.additions:
+        cycle = next(c for c in snapshot.cycles if c.id == addition.cycle_id)
+        with env.sessions() as session:
+            result = ledger_cycles.open_cycle(
+                session,
+                obligation.id,
+                _PeriodOf(cycle),
+                cycle.due_on,
+                cycle.closes_on,
+                cycle.definitions_digest,
+                addition.bodies,
+                env.today,
+                now=env.now,
+            )
+        outcome.added += len(result.added_bodies)
+    snapshot = env.snapshot(obligation.id)
+    return decide(env.defs, env.cal, obligation, snapshot, env.today), snapshot
+
+
+@dataclass(frozen=True)
+class _PeriodOf:
+    """The period of a cycle already in the ledger, in the shape open_cycle takes."""
+
+    cycle: object
+
+    @property
+    def key(self) -> str:
+        return self.cycle.period_key
+
+    @property
+    def start(self) -> dt.date:
+        return self.cycle.period_start
+
+    @property
+    def end(self) -> dt.date:
+        return self.cycle.period_end
+
+
+def enqueue_and_close(env: TickEnv, obligation: Obligation, outcome: TickOutcome) -> None:
+    """Render what is due into the outbox in one batch, then close cycles past their grace."""
+    decision, snapshot = _decide(env, obligation, outcome)
+    rows = []
+    for message in decision.messages:
+        if not message.to:
+            outcome.skipped.append(message.key)
+            log.warning("No address for %s: %s not sent", message.body_id, message.key)
+            continue
+        rendered = compose(env.renderer, env.defs, message, snapshot, env.today, env.links)
+        rows.append(
+            {
+                "key": message.key,
+                "cycle_id": message.cycle_id,
+                "body_id": message.body_id,
+                "kind": message.kind,
+                "rung": message.rung,
+                "to_addrs": list(message.to),
+                "cc_addrs": list(message.cc),
+                "subject": rendered.subject,
+                "text_body": rendered.text,
+                "html_body": rendered.html,
+            }
+        )
+    asked = {(m.cycle_id, m.body_id) for m in decision.messages if m.kind == "request"}
+    requested = [a.id for c in snapshot.cycles for a in c.assignments if (c.id, a.body_id) in asked]
+    with env.sessions() as session:
+        outcome.enqueued += ledger_outbox.enqueue(
+            session, rows, domain=env.mail_domain, now=env.now
+        )
+        if requested:
+            ledger_cycles.mark_requested(session, requested, env.today, now=env.now)
+    for close in decision.closes:
+        with env.sessions() as session:
+            result = ledger_cycles.close_cycle(session, close.cycle_id, env.today, now=env.now)
+        if result.closed_now:
+            outcome.closed.append(close.period_key)
+            log.info(
+                "Closed %s · %s; missing: %s",
+                obligation.id,
+                close.period_key,
+                ", ".join(result.missing_bodies) or "none",
+            )
+    outcome.handoffs.extend(decision.handoffs)
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def drain_outbox(
+    sessions: sessionmaker[Session],
+    sender: Sender,
+    *,
+    batch_size: int = 50,
+    stale_after: dt.timedelta = dt.timedelta(minutes=10),
+    clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+) -> DrainReport:
+    """Claim → send → mark, each message marked as soon as the server accepted it."""
+    me = worker_id()
+    by_message_id: dict[str, int] = {}
+
+    def claim(limit: int) -> Sequence[OutgoingMessage]:
+        with sessions() as session:
+            items = ledger_outbox.claim(session, me, limit, clock(), stale_after)
+        by_message_id.update({i.message_id: i.id for i in items})
+        return [
+            OutgoingMessage(
+                message_id=i.message_id,
+                to=list(i.to_addrs),
+                cc=list(i.cc_addrs),
+                subject=i.subject,
+                text=i.text_body,
+                html=i.html_body or "",
+            )
+            for i in items
+        ]
+
+    def mark_sent(result: object) -> None:
+        with sessions() as session:
+            ledger_outbox.mark_sent(session, [by_message_id[result.message_id]], clock())
+
+    def mark_failed(result: object) -> None:
+        with sessions() as session:
+            ledger_outbox.mark_failed(
+                session,
+                by_message_id[result.message_id],
+                result.error or "refused",
+                retry=result.retryable,
+            )
+
+    return drain(claim, sender.send_each, mark_sent, mark_failed, batch_size=batch_size)
