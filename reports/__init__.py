@@ -1,0 +1,1 @@
+"""kehoach: reports."""
