@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV := $(BIN)/uv
 
-.PHONY: install run test lint schema clean
+.PHONY: install run test lint schema bench clean
 
 $(BIN)/kehoach: pyproject.toml uv.lock
 	test -x $(UV) || ($(PY) -m venv $(VENV) && $(BIN)/pip install --quiet "uv==0.13.9")
@@ -29,6 +29,9 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+
+bench: install
+	$(BIN)/python benchmarks/run_all.py
 
 schema: install
 	$(BIN)/kehoach schema

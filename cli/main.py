@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import typer
 
-from cli import definitions_cmds, ledger_cmds, run_cmds
+from cli import (
+    definitions_cmds,
+    ledger_cmds,
+    portal_cmds,
+    report_cmds,
+    run_cmds,
+    simulate_cmds,
+    stack_cmds,
+)
 
 app = typer.Typer(
     name="kehoach",
@@ -17,6 +25,10 @@ app = typer.Typer(
 definitions_cmds.register(app)
 ledger_cmds.register(app)
 run_cmds.register(app)
+portal_cmds.register(app)
+report_cmds.register(app)
+simulate_cmds.register(app)
+stack_cmds.register(app)
 
 
 def main() -> None:
