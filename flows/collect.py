@@ -52,6 +52,7 @@ def collect(obligation: str, as_of: dt.date | None = None) -> dict[str, object]:
         raise ValueError(f"unknown obligation {obligation!r}")
     opened = collect_tasks.open_due_cycles(obligation, day)
     outcome = collect_tasks.enqueue_and_close(obligation, day)
+    collect_tasks.queue_weekly_digest(day)
     delivery = collect_tasks.drain_outbox()
     started = hand_off(obligation, outcome.handoffs, day) if outcome.handoffs else []
     artifacts = collect_tasks.publish_status(obligation, day)

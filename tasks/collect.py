@@ -37,6 +37,15 @@ def enqueue_and_close(obligation_id: str, as_of: dt.date) -> steps.TickOutcome:
     return outcome
 
 
+@task(name="queue-weekly-digest", retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
+def queue_weekly_digest(as_of: dt.date) -> int:
+    from notifications.digest import queue_weekly_digests
+
+    env = runtime.tick_env(as_of)
+    return queue_weekly_digests(env.defs, env.sessions, env.renderer, env.mail_domain,
+                                env.today, env.now)
+
+
 @task(name="drain-outbox", retries=3, retry_delay_seconds=[10, 30, 90], cache_policy=NO_CACHE)
 def drain_outbox() -> dict[str, int | str]:
     report = steps.drain_outbox(runtime.sessions(), runtime.sender())

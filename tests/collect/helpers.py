@@ -15,7 +15,7 @@ def outbox_rows() -> list[dict]:
     with runtime.sessions()() as session:
         rows = session.execute(
             select(OutboxMessage, Cycle.period_key)
-            .join(Cycle, Cycle.id == OutboxMessage.cycle_id)
+            .outerjoin(Cycle, Cycle.id == OutboxMessage.cycle_id)
             .order_by(OutboxMessage.id)
         ).all()
         return [
