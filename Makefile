@@ -4,7 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV := $(BIN)/uv
 
-.PHONY: install run test lint schema bench clean
+.PHONY: install system-deps run test lint schema bench clean
+
+# Debian packages the browser and document tests use; without them those tests skip.
+SYSTEM_PACKAGES := chromium chromium-driver libreoffice-writer-nogui poppler-utils fonts-liberation2
 
 $(BIN)/kehoach: pyproject.toml uv.lock
 	test -x $(UV) || ($(PY) -m venv $(VENV) && $(BIN)/pip install --quiet "uv==0.13.9")
@@ -20,7 +23,20 @@ run: install
 	$(BIN)/kehoach validate
 	$(BIN)/kehoach plan --from $$(date +%Y)-01-01 --to $$(date +%Y)-12-31
 
-test: install
+# Installs what is missing when we can (root with apt-get); otherwise says what is missing.
+system-deps:
+	@missing=""; \
+	for tool in chromium soffice pdftoppm; do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing Debian packages for browser and document tests:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends $(SYSTEM_PACKAGES) >/dev/null; \
+	else \
+		echo "Missing$$missing: the tests that need them will be skipped (apt-get install $(SYSTEM_PACKAGES))"; \
+	fi
+
+test: install system-deps
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/pytest
