@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 from email import message_from_bytes, policy
 from pathlib import Path
 
@@ -35,6 +36,20 @@ def downstream_runs() -> list:
                     name=DeploymentFilterName(any_=["yearly-summary"])
                 )
             )
+
+    return asyncio.run(read())
+
+
+def latest_artifact(key: str):
+    from prefect import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    async def read():
+        async with get_client() as client:
+            found = await client.read_latest_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key]))
+            )
+            return found[0] if found else None
 
     return asyncio.run(read())
 
@@ -156,13 +171,22 @@ def test_every_message_is_clean_mime(prefect_server, mail_sink, kehoach_env) -> 
         collect(obligation=OBLIGATION, as_of=day)
     files = sorted(Path(mail_sink.mail_dir).glob("*.eml"))
     assert len(files) >= 10
+    table = latest_artifact("quarterly-report-2026-q1")
+    assert table is not None
+    rows = json.loads(table.data)
+    assert {r["Cơ quan"] for r in rows} == {
+        "Sở Tư pháp",
+        "Sở Nội vụ",
+        "Ủy ban nhân dân huyện Sơn Dương",
+    }
+    assert all(r["Trạng thái"] == "không nộp (kỳ đã đóng)" for r in rows)
     ids = set()
     for path in files:
         message = message_from_bytes(path.read_bytes(), policy=policy.default)
         assert message.defects == []
         ids.add(message["Message-ID"])
         subject = str(message["Subject"])
-        assert "quý" in subject or "Báo cáo" in subject
+        assert "ngày" in subject and ("quý" in subject or "Tổng hợp tuần" in subject)
         parts = {
             p.get_content_type(): p.get_content() for p in message.walk() if not p.is_multipart()
         }
