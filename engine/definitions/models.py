@@ -405,6 +405,38 @@ class Downstream(Strict):
     completeness: Completeness = Field(default_factory=Completeness)
 
 
+class RunSchedule(Strict):
+    """When the obligation's daily reconciliation run starts (its Prefect deployment schedule)."""
+
+    cron: str = Field(
+        default="30 7 * * 1-5",
+        description="Biểu thức cron 5 trường (phút giờ ngày tháng thứ); mặc định 7 giờ 30 "
+        "từ thứ Hai đến thứ Sáu. Ngày nghỉ lễ, lượt chạy chỉ đối chiếu, không gửi gì mới.",
+    )
+    timezone: str = Field(default="Asia/Ho_Chi_Minh", description="Múi giờ của biểu thức cron.")
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        # Imported here: engine.periods imports this module.
+        from engine.periods import parse_cron
+
+        parse_cron(value)
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            message = f"múi giờ không tồn tại: {value!r}, ví dụ 'Asia/Ho_Chi_Minh'"
+            raise ValueError(message) from None
+        return value
+
+
 class Obligation(Strict):
     id: Id
     title: str
@@ -422,6 +454,10 @@ class Obligation(Strict):
     form: Form
     downstream: Downstream | None = None
     flow: Literal["collect", "press-briefing", "consolidation"] = "collect"
+    deployment: RunSchedule | None = Field(
+        default=None,
+        description="Giờ chạy tự động; bỏ trống: 7 giờ 30 mỗi ngày làm việc (giờ Việt Nam).",
+    )
     valid_from: dt.date | None = None
     valid_to: dt.date | None = None
 

@@ -7,9 +7,10 @@ of open assignments (tests/ledger/test_snapshot.py counts the SQL statements).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, String, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.ledger.models import Assignment, Cycle, OutboxMessage, Submission
@@ -151,32 +152,46 @@ def _assignment_view(row: object) -> AssignmentView:
 CYCLE_COLUMNS = [c for c in Cycle.__table__.columns]
 
 
+@functools.cache
+def _open_state_statements() -> tuple[Select, Select, Select]:
+    """The snapshot's three SELECTs, built once with the obligation as a bound parameter.
+
+    A daily tick reads one snapshot per obligation and step; building the statements (and
+    their cache keys) each time cost more than running them.
+    """
+    obligation = bindparam("obligation_id", type_=String)
+    cycles = (
+        select(*CYCLE_COLUMNS)
+        .where(Cycle.obligation_id == obligation)
+        .order_by(Cycle.period_start, Cycle.id)
+    )
+    assignments = assignment_rows_query(Cycle.obligation_id == obligation, _active()).order_by(
+        Assignment.cycle_id, Assignment.body_id
+    )
+    outbox = (
+        select(
+            OutboxMessage.key,
+            OutboxMessage.cycle_id,
+            OutboxMessage.body_id,
+            OutboxMessage.kind,
+            OutboxMessage.rung,
+            OutboxMessage.state,
+        )
+        .join(Cycle, Cycle.id == OutboxMessage.cycle_id)
+        .where(Cycle.obligation_id == obligation, _active())
+        .order_by(OutboxMessage.id)
+    )
+    return cycles, assignments, outbox
+
+
 def load_open_state(session: Session, obligation_id: str) -> LedgerSnapshot:
     """The obligation's ledger state in three SELECTs, whatever the number of assignments."""
+    cycles_query, assignments_query, outbox_query = _open_state_statements()
+    parameters = {"obligation_id": obligation_id}
     with committing(session):
-        cycle_rows = session.execute(
-            select(*CYCLE_COLUMNS)
-            .where(Cycle.obligation_id == obligation_id)
-            .order_by(Cycle.period_start, Cycle.id)
-        ).all()
-        assignment_rows = session.execute(
-            assignment_rows_query(Cycle.obligation_id == obligation_id, _active()).order_by(
-                Assignment.cycle_id, Assignment.body_id
-            )
-        ).all()
-        outbox_rows = session.execute(
-            select(
-                OutboxMessage.key,
-                OutboxMessage.cycle_id,
-                OutboxMessage.body_id,
-                OutboxMessage.kind,
-                OutboxMessage.rung,
-                OutboxMessage.state,
-            )
-            .join(Cycle, Cycle.id == OutboxMessage.cycle_id)
-            .where(Cycle.obligation_id == obligation_id, _active())
-            .order_by(OutboxMessage.id)
-        ).all()
+        cycle_rows = session.execute(cycles_query, parameters).all()
+        assignment_rows = session.execute(assignments_query, parameters).all()
+        outbox_rows = session.execute(outbox_query, parameters).all()
     by_cycle: dict[int, list[AssignmentView]] = {}
     for row in assignment_rows:
         view = _assignment_view(row)

@@ -25,8 +25,9 @@ def test_first_working_day_of_the_week() -> None:
 
 def digest(day: dt.date) -> int:
     env = runtime.tick_env(day)
-    return queue_weekly_digests(env.defs, env.sessions, env.renderer, env.mail_domain,
-                                env.today, env.now)
+    return queue_weekly_digests(
+        env.defs, env.sessions, env.renderer, env.mail_domain, env.today, env.now
+    )
 
 
 def test_digest_lists_outstanding_bodies_once_a_week(kehoach_env) -> None:
