@@ -4,8 +4,8 @@ A daily reconciliation: it reads what the ledger holds and does only the differe
 that finds nothing new does nothing and running it twice sends nothing twice.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: Prefect builds the parameter model from the
+# annotations when a served deployment runs, and string annotations break that.
 import datetime as dt
 
 from prefect import flow, get_run_logger, runtime

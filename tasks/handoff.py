@@ -48,6 +48,9 @@ def hand_off(obligation_id: str, handoffs: list[HandOff], as_of: dt.date) -> lis
                 parameters=handoff_parameters(downstream.flow, downstream.id, handoff, as_of),
                 timeout=0,
                 idempotency_key=key,
+                # A separate run, not a subflow: the downstream may suspend for days (approval),
+                # and Prefect refuses to suspend a subflow.
+                as_subflow=False,
                 tags=["kehoach", f"handoff:{obligation_id}"],
             )
         except Exception as error:  # noqa: BLE001 - any failure leaves the hand-off pending
