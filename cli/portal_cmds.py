@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import typer
@@ -77,19 +79,47 @@ def portal(
     definitions: Path | None = DefinitionsOption,
 ) -> None:
     """Chạy cổng tiếp nhận báo cáo (biểu mẫu cho các cơ quan, trang vận hành)."""
+    import logging
+
     import uvicorn
 
     from engine.settings import get_settings
+    from portal.security import RedactLinks
 
+    _check_port(host, port)
     app = build_app(definitions)
+    _check_ledger()
     print(
         f"Cổng tiếp nhận: http://{host}:{port}/ (đường liên kết trong thư: "
         f"{get_settings().portal_url}/s/…). Nhấn Ctrl-C để dừng."
     )
+    config = uvicorn.Config(app, host=host, port=port, log_level="info", proxy_headers=True)
+    # The access log would otherwise keep every agency's personal link in clear.
+    logging.getLogger("uvicorn.access").addFilter(RedactLinks())
+    uvicorn.Server(config).run()
+
+
+def _check_port(host: str, port: int) -> None:
+    """Say in Vietnamese when the address is taken (uvicorn would only log it in English)."""
+    import socket
+
     try:
-        uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True)
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
     except OSError as error:
-        fail(f"không mở được cổng {port}: {error.strerror}")
+        fail(f"không mở được {host}:{port}: {error.strerror}", 1)
+
+
+def _check_ledger() -> None:
+    """Refuse to start on a ledger that is missing or not migrated, rather than fail per page."""
+    from sqlalchemy import select
+
+    from engine.ledger.models import Cycle
+    from tasks import runtime
+
+    with ledger_errors(), runtime.sessions()() as session:
+        session.execute(select(Cycle.id).limit(1)).all()
 
 
 def portal_password(
@@ -111,14 +141,22 @@ AsOfOption = typer.Option(
 WhoOption = typer.Option("cán bộ vận hành", "--who", help="Người xem xét.")
 
 
-def _find(desk, obligation: str, period: str, body: str):
+@contextlib.contextmanager
+def ledger_errors() -> Iterator[None]:
+    """A refused review or an unreachable ledger becomes one Vietnamese line and exit code 1."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from engine.ledger.errors import LedgerError
-    from notifications.receipts import find_assignment
 
     try:
-        return find_assignment(desk, obligation, period, body)
+        yield
     except LedgerError as error:
         fail(str(error))
+    except SQLAlchemyError as error:
+        fail(
+            "không đọc hoặc ghi được sổ theo dõi (đã chạy `kehoach db upgrade` chưa?): "
+            f"{type(error.orig or error).__name__}"
+        )
 
 
 @review_app.command("accept")
@@ -130,15 +168,13 @@ def review_accept(
     definitions: Path | None = DefinitionsOption,
 ) -> None:
     """Chấp nhận lần gửi mới nhất của một cơ quan."""
-    from engine.ledger.errors import LedgerError
+    from notifications.receipts import find_assignment
     from notifications.revisions import accept_submission
 
     desk = build_desk(definitions)
-    assignment = _find(desk, obligation, period, body)
-    try:
+    with ledger_errors():
+        assignment = find_assignment(desk, obligation, period, body)
         accept_submission(desk, assignment, who=who, now=dt.datetime.now(dt.UTC))
-    except LedgerError as error:
-        fail(str(error))
     print(f"Đã chấp nhận bản {assignment.latest_version} của {body} cho {obligation} kỳ {period}.")
 
 
@@ -154,18 +190,16 @@ def review_return(
 ) -> None:
     """Trả lại lần gửi mới nhất để chỉnh sửa; gửi thư kèm ý kiến và đường liên kết."""
     from engine.calendar import today_in_vietnam
-    from engine.ledger.errors import LedgerError
+    from notifications.receipts import find_assignment
     from notifications.revisions import return_submission
 
     desk = build_desk(definitions)
-    assignment = _find(desk, obligation, period, body)
     today = as_of.date() if as_of else today_in_vietnam()
-    try:
+    with ledger_errors():
+        assignment = find_assignment(desk, obligation, period, body)
         review = return_submission(
             desk, assignment, comment, who=who, today=today, now=dt.datetime.now(dt.UTC)
         )
-    except LedgerError as error:
-        fail(str(error))
     print(f"Đã trả lại bản {review.version} của {body} cho {obligation} kỳ {period}.")
     if not review.queued:
         print("Thư đề nghị chỉnh sửa cho bản này đã được xếp gửi trước đó.")
