@@ -187,6 +187,27 @@ def submit(
         f"Đã ghi nhận bản {recorded.version} của {body} cho {obligation} kỳ {period}"
         f"{' (nộp muộn)' if recorded.late else ''}{note}."
     )
+    if recorded.created:
+        _deliver_receipt(desk)
+
+
+def _deliver_receipt(desk) -> None:
+    """Send the queued receipt now; if the relay is down it stays queued for the next tick."""
+    from notifications.sender import Sender
+    from tasks.steps import drain_outbox
+
+    try:
+        report = drain_outbox(desk.sessions, Sender(retries=1))
+    except Exception as error:  # noqa: BLE001 - the answer is recorded; mail can wait
+        print(
+            f"Chưa gửi được thư xác nhận ({error}); thư sẽ được gửi ở lần chạy sau.",
+            file=sys.stderr,
+        )
+        return
+    if report.sent:
+        print(f"Đã gửi {report.sent} thư.")
+    else:
+        print("Thư xác nhận đang chờ trong hộp thư đi, sẽ được gửi ở lần chạy sau.")
 
 
 def waive(

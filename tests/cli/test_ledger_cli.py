@@ -18,23 +18,39 @@ DEFS = REPO / "tests" / "collect" / "fixtures" / "defs"
 
 
 @pytest.fixture
-def operator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def operator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mail_sink):
     """A fresh SQLite ledger with the fixture's Q1 2026 cycle opened; returns a CLI runner."""
     env = dict(os.environ)
-    env.update({
-        "KEHOACH_DATABASE_URL": f"sqlite:///{tmp_path / 'ledger.db'}",
-        "KEHOACH_DEFINITIONS": str(DEFS), "KEHOACH_VAR_DIR": str(tmp_path / "var"),
-        "KEHOACH_SECRET_KEY": "k", "KEHOACH_MAIL_FROM": "kehoach@tuyenquang.example",
-    })
+    env.update(
+        {
+            "KEHOACH_DATABASE_URL": f"sqlite:///{tmp_path / 'ledger.db'}",
+            "KEHOACH_DEFINITIONS": str(DEFS),
+            "KEHOACH_VAR_DIR": str(tmp_path / "var"),
+            "KEHOACH_SECRET_KEY": "k",
+            "KEHOACH_MAIL_FROM": "kehoach@tuyenquang.example",
+            "KEHOACH_SMTP_PORT": str(mail_sink.port),
+        }
+    )
 
     def kehoach(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "cli.main", *args], cwd=REPO, env=env,
-                              capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "cli.main", *args],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     upgraded = kehoach("db", "upgrade")
     assert upgraded.returncode == 0, upgraded.stderr
-    for key in ("KEHOACH_DATABASE_URL", "KEHOACH_DEFINITIONS", "KEHOACH_VAR_DIR",
-                "KEHOACH_SECRET_KEY", "KEHOACH_MAIL_FROM"):
+    for key in (
+        "KEHOACH_DATABASE_URL",
+        "KEHOACH_DEFINITIONS",
+        "KEHOACH_VAR_DIR",
+        "KEHOACH_SECRET_KEY",
+        "KEHOACH_MAIL_FROM",
+    ):
         monkeypatch.setenv(key, env[key])
     runtime.reset()
     env_tick = runtime.tick_env(dt.date(2026, 3, 4))
@@ -51,29 +67,45 @@ def states(kehoach) -> dict[str, str]:
     return {row["body"]: row["state"] for row in json.loads(result.stdout)}
 
 
-def test_submit_validates_records_and_queues_a_receipt(operator, tmp_path: Path) -> None:
+def test_submit_validates_records_and_sends_a_receipt(operator, tmp_path: Path) -> None:
     good = tmp_path / "good.json"
     good.write_text(json.dumps({"so_tin_bai": "15", "ket_qua": "Đã đăng 15 tin."}), "utf-8")
     report = tmp_path / "bao-cao.pdf"
     report.write_bytes(b"%PDF-1.4\n% a tiny but real PDF header\n")
-    result = operator("submit", "quarterly-report", "2026-Q1", "so-tu-phap", "--data", str(good),
-                      "--attach", str(report), "--as-of", "2026-03-10")
+    result = operator(
+        "submit",
+        "quarterly-report",
+        "2026-Q1",
+        "so-tu-phap",
+        "--data",
+        str(good),
+        "--attach",
+        str(report),
+        "--as-of",
+        "2026-03-10",
+    )
     assert result.returncode == 0, result.stderr
     assert "bản 1" in result.stdout
     assert states(operator)["so-tu-phap"] == "submitted"
     outbox = json.loads(operator("outbox", "--format", "json").stdout)
     receipts = [m for m in outbox if m["kind"] == "receipt"]
     assert len(receipts) == 1 and receipts[0]["to"] == ["van-thu@stp.tuyenquang.example"]
+    assert receipts[0]["state"] == "sent", result.stdout + result.stderr  # at once, not next tick
+    assert "Đã gửi 1 thư" in result.stdout
 
 
-@pytest.mark.parametrize(("data", "attach", "message"), [
-    ({"ket_qua": "x"}, None, "so_tin_bai"),                        # a required field missing
-    ({"so_tin_bai": "nhiều", "ket_qua": "x"}, None, "số nguyên"),  # not an integer
-    ({"so_tin_bai": 1, "ket_qua": "x", "la": 1}, None, "la"),      # not on the form
-    ({"so_tin_bai": 1, "ket_qua": "x"}, b"MZ\x90\x00exe", "không phải loại"),
-])
-def test_bad_submissions_are_refused_and_nothing_is_recorded(operator, tmp_path: Path, data,
-                                                             attach, message) -> None:
+@pytest.mark.parametrize(
+    ("data", "attach", "message"),
+    [
+        ({"ket_qua": "x"}, None, "so_tin_bai"),  # a required field missing
+        ({"so_tin_bai": "nhiều", "ket_qua": "x"}, None, "số nguyên"),  # not an integer
+        ({"so_tin_bai": 1, "ket_qua": "x", "la": 1}, None, "la"),  # not on the form
+        ({"so_tin_bai": 1, "ket_qua": "x"}, b"MZ\x90\x00exe", "không phải loại"),
+    ],
+)
+def test_bad_submissions_are_refused_and_nothing_is_recorded(
+    operator, tmp_path: Path, data, attach, message
+) -> None:
     before = states(operator)
     path = tmp_path / "data.json"
     path.write_text(json.dumps(data), "utf-8")
@@ -91,20 +123,27 @@ def test_bad_submissions_are_refused_and_nothing_is_recorded(operator, tmp_path:
 def test_unknown_cycle_body_and_unreadable_file(operator, tmp_path: Path) -> None:
     good = tmp_path / "good.json"
     good.write_text(json.dumps({"so_tin_bai": 1, "ket_qua": "x"}), "utf-8")
-    wrong_period = operator("submit", "quarterly-report", "2030-Q1", "so-noi-vu", "--data",
-                            str(good))
+    wrong_period = operator(
+        "submit", "quarterly-report", "2030-Q1", "so-noi-vu", "--data", str(good)
+    )
     assert wrong_period.returncode == 1 and "Không có phần việc" in wrong_period.stderr
-    missing = operator("submit", "quarterly-report", "2026-Q1", "so-noi-vu", "--data",
-                       str(tmp_path / "none.json"))
+    missing = operator(
+        "submit", "quarterly-report", "2026-Q1", "so-noi-vu", "--data", str(tmp_path / "none.json")
+    )
     assert missing.returncode == 2 and "Traceback" not in missing.stderr
     broken = tmp_path / "broken.json"
     broken.write_text("{not json", "utf-8")
-    assert operator("submit", "quarterly-report", "2026-Q1", "so-noi-vu", "--data",
-                    str(broken)).returncode == 2
+    assert (
+        operator(
+            "submit", "quarterly-report", "2026-Q1", "so-noi-vu", "--data", str(broken)
+        ).returncode
+        == 2
+    )
 
 
 def test_waive(operator) -> None:
-    result = operator("waive", "quarterly-report", "2026-Q1", "ubnd-son-duong", "--reason",
-                      "Đơn vị đã giải thể")
+    result = operator(
+        "waive", "quarterly-report", "2026-Q1", "ubnd-son-duong", "--reason", "Đơn vị đã giải thể"
+    )
     assert result.returncode == 0, result.stderr
     assert states(operator)["ubnd-son-duong"] == "waived"
