@@ -18,10 +18,12 @@ $(BIN)/kehoach: pyproject.toml uv.lock
 
 install: $(BIN)/kehoach
 
-# Until the embedded stack lands, `run` validates the shipped plan and prints this year's calendar.
+# The whole stack on this machine (`kehoach up`): a local Prefect server (SQLite under
+# var/prefect/), one served deployment per obligation, the portal and the mail sink. Ctrl-C stops
+# every part; running it again resumes with the same data. Ports: see docs/operations.md.
 run: install
-	$(BIN)/kehoach validate
-	$(BIN)/kehoach plan --from $$(date +%Y)-01-01 --to $$(date +%Y)-12-31
+	$(BIN)/kehoach db upgrade
+	exec $(BIN)/kehoach up
 
 # Installs what is missing when we can (root with apt-get); otherwise says what is missing.
 system-deps:

@@ -11,15 +11,6 @@ import typer
 from cli.common import DefinitionsOption, fail, load_or_exit
 
 
-def run_tags(defs, obligation) -> list[str]:
-    """Runs are tagged by obligation, body group and plan clause, so operators can filter."""
-    tags = ["kehoach", f"obligation:{obligation.id}"]
-    tags += [f"group:{g}" for g in obligation.responsible.groups]
-    tags += [f"role:{r}" for r in obligation.responsible.roles]
-    tags += [f"clause:{c}" for c in obligation.clauses]
-    return tags
-
-
 def tick(
     as_of: dt.datetime | None = typer.Option(
         None, "--as-of", formats=["%Y-%m-%d"], help="Ngày chạy (mặc định: hôm nay)."
@@ -43,6 +34,7 @@ def tick(
     from prefect import tags
 
     from flows.collect import collect
+    from flows.deployments import run_tags
 
     failed = []
     for item in chosen:

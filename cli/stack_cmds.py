@@ -113,11 +113,12 @@ def reload(
         for problem in result.get("problems", []):
             print(f"  {problem}", file=sys.stderr)
         raise typer.Exit(1)
-    print(
-        f"Đã nạp định nghĩa {str(result.get('digest'))[:12]}: {result.get('deployments')} triển "
-        f"khai; thêm: {', '.join(result.get('added', [])) or 'không'}; "
-        f"xóa: {', '.join(result.get('removed', [])) or 'không'}."
-    )
+    from cli.stack.state import describe
+
+    if result.get("changed"):
+        print(f"Đã nạp định nghĩa mới {describe(result)}")
+    else:
+        print(f"Định nghĩa không đổi, đã đăng ký lại: {describe(result)}")
 
 
 @deployments_app.command("sync")

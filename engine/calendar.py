@@ -7,6 +7,7 @@ by administrators when the Government publishes the official schedule, beats the
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from bisect import bisect_left, bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -44,15 +45,18 @@ class _Year:
     working: list[int]
 
 
-def _package_holidays(year: int) -> tuple[dict[dt.date, str], set[dt.date]]:
+@functools.cache
+def _package_holidays(year: int) -> tuple[dict[dt.date, str], frozenset[dt.date]]:
     # Imported here: loading the package costs over a second, which every CLI start would pay.
+    # Cached per process: every tick step builds its own LegalCalendar, and computing a year's
+    # lunar holidays takes milliseconds. Callers only read the result.
     import holidays
 
     table = holidays.country_holidays("VN", years=year, language="vi")
     # Vietnamese orthography writes "Tết Nguyên đán"; the package capitalises the second word.
     names = {d: n.replace("Nguyên Đán", "Nguyên đán") for d, n in table.items() if d.year == year}
     # The package also knows the make-up Saturdays behind its swapped days off.
-    makeup = {d for d in table.weekend_workdays if d.year == year}
+    makeup = frozenset(d for d in table.weekend_workdays if d.year == year)
     return names, makeup
 
 
@@ -96,7 +100,7 @@ class LegalCalendar:
         return cached
 
     def _reason(
-        self, day: dt.date, package_off: dict[dt.date, str], makeup: set[dt.date]
+        self, day: dt.date, package_off: dict[dt.date, str], makeup: frozenset[dt.date]
     ) -> str | None:
         # Precedence: the administrators' file, then the package, then the weekly rest.
         if day in self._extra_working:

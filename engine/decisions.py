@@ -17,7 +17,7 @@ from engine.ledger.snapshot import AssignmentView, CycleView, LedgerSnapshot
 from engine.ledger.states import AWAITING
 from engine.periods import Period
 from engine.plan import obligation_active
-from engine.schedule import CycleDates, cycle_dates, rung_date
+from engine.schedule import CycleDates, cycle_dates, cycle_window, rung_date
 
 
 @dataclass(frozen=True)
@@ -106,11 +106,13 @@ def openings(
     for period in periods:
         if snapshot.cycle(period.key) is not None:
             continue
+        # The cheap dates first: the tick asks this of every unopened period every day.
+        request_on, _due_on, closes_on = cycle_window(obligation, period, cal)
+        if not (request_on <= today <= closes_on):
+            continue
+        if not obligation_active(obligation, request_on):
+            continue
         dates = cycle_dates(obligation, period, cal)
-        if not (dates.request_on <= today <= dates.closes_on):
-            continue
-        if not obligation_active(obligation, dates.request_on):
-            continue
         bodies = resolve_responsible(defs, obligation, today)
         entries = tuple((b.id, b.name, dates.due_on) for b in bodies)
         result.append(OpenCycle(obligation.id, period, dates, entries))
@@ -160,6 +162,9 @@ def _chase(
     today: dt.date,
 ) -> list[SendMessage]:
     messages = []
+    # Rungs reached by due date: bodies of a cycle share a handful of due dates, and working
+    # out the ladder's dates for each of 10,000 assignments was most of an idle tick.
+    reached_by_due: dict[dt.date, list[Rung]] = {}
     for assignment in cycle.assignments:
         if assignment.state not in AWAITING:
             continue
@@ -183,7 +188,11 @@ def _chase(
             )
             # Never a request and a reminder on the same day: the ladder starts next tick.
             continue
-        reached = [r for r in obligation.ladder if rung_date(r, assignment.due_on, cal) <= today]
+        reached = reached_by_due.get(assignment.due_on)
+        if reached is None:
+            reached = reached_by_due[assignment.due_on] = [
+                r for r in obligation.ladder if rung_date(r, assignment.due_on, cal) <= today
+            ]
         if not reached:
             continue
         # After missed days only the firmest rung reached goes out, never a burst of stale ones.

@@ -126,6 +126,20 @@ def rung_date(rung: Rung, due_on: dt.date, cal: LegalCalendar) -> dt.date:
     return cal.roll_forward(_shift(cal, due_on, rung.offset))[0]
 
 
+def cycle_window(
+    obligation: Obligation,
+    period: Period,
+    cal: LegalCalendar,
+    event_on: dt.date | None = None,
+) -> tuple[dt.date, dt.date, dt.date]:
+    """(request_on, due_on, closes_on) as cycle_dates computes them, without the rung dates
+    and the explanation: what the daily tick asks of every period it has not opened yet."""
+    raw, _steps = raw_due_date(obligation.due, period, cal, event_on)
+    due_on = cal.roll_forward(raw)[0]
+    closes_on = cal.roll_forward(_shift(cal, due_on, obligation.grace))[0]
+    return request_date(obligation, period, due_on, cal), due_on, closes_on
+
+
 def cycle_dates(
     obligation: Obligation,
     period: Period,

@@ -54,8 +54,9 @@ def collect(obligation: str, as_of: dt.date | None = None) -> dict[str, object]:
     outcome = collect_tasks.enqueue_and_close(obligation, day)
     collect_tasks.queue_weekly_digest(day)
     delivery = collect_tasks.drain_outbox()
-    started = hand_off(obligation, outcome.handoffs, day) if outcome.handoffs else []
+    # Published before the hand-off: a cycle closing today still shows its final table.
     artifacts = collect_tasks.publish_status(obligation, day)
+    started = hand_off(obligation, outcome.handoffs, day) if outcome.handoffs else []
     get_run_logger().info(
         "%s on %s: opened %s, queued %d, sent %s, closed %s, handed off %d",
         obligation,

@@ -42,8 +42,9 @@ def queue_weekly_digest(as_of: dt.date) -> int:
     from notifications.digest import queue_weekly_digests
 
     env = runtime.tick_env(as_of)
-    return queue_weekly_digests(env.defs, env.sessions, env.renderer, env.mail_domain,
-                                env.today, env.now)
+    return queue_weekly_digests(
+        env.defs, env.sessions, env.renderer, env.mail_domain, env.today, env.now
+    )
 
 
 @task(name="drain-outbox", retries=3, retry_delay_seconds=[10, 30, 90], cache_policy=NO_CACHE)

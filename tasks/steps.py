@@ -21,7 +21,7 @@ from engine.decisions import Decision, HandOff, decide, openings
 from engine.definitions.models import Definitions, Obligation
 from engine.ledger import cycles as ledger_cycles
 from engine.ledger import outbox as ledger_outbox
-from engine.ledger.snapshot import LedgerSnapshot, load_open_state
+from engine.ledger.snapshot import LedgerSnapshot, load_cycles, load_open_state
 from engine.periods import periods_between
 from notifications.compose import Links, compose
 from notifications.drain import DrainReport, drain
@@ -55,6 +55,11 @@ class TickEnv:
         with self.sessions() as session:
             return load_open_state(session, obligation_id)
 
+    def opened_cycles(self, obligation_id: str) -> LedgerSnapshot:
+        """The obligation's cycles without their assignments: enough to know what is open."""
+        with self.sessions() as session:
+            return load_cycles(session, obligation_id)
+
 
 @dataclass
 class TickOutcome:
@@ -72,7 +77,7 @@ def open_due_cycles(env: TickEnv, obligation: Obligation, outcome: TickOutcome) 
         obligation.schedule, obligation.window, env.today - HORIZON, env.today + HORIZON
     )
     for opening in openings(
-        env.defs, env.cal, obligation, env.snapshot(obligation.id), periods, env.today
+        env.defs, env.cal, obligation, env.opened_cycles(obligation.id), periods, env.today
     ):
         with env.sessions() as session:
             result = ledger_cycles.open_cycle(
@@ -205,10 +210,13 @@ def drain_outbox(
     """Claim → send → mark, each message marked as soon as the server accepted it."""
     me = worker_id()
     by_message_id: dict[str, int] = {}
+    # One session for the whole drain: every claim and mark is still its own committed
+    # transaction (so a crash resends at most the message in flight), but a session per
+    # message cost as much as the UPDATE itself.
+    session = sessions()
 
     def claim(limit: int) -> Sequence[OutgoingMessage]:
-        with sessions() as session:
-            items = ledger_outbox.claim(session, me, limit, clock(), stale_after)
+        items = ledger_outbox.claim(session, me, limit, clock(), stale_after)
         by_message_id.update({i.message_id: i.id for i in items})
         return [
             OutgoingMessage(
@@ -223,16 +231,15 @@ def drain_outbox(
         ]
 
     def mark_sent(result: object) -> None:
-        with sessions() as session:
-            ledger_outbox.mark_sent(session, [by_message_id[result.message_id]], clock())
+        ledger_outbox.mark_sent(session, [by_message_id[result.message_id]], clock())
 
     def mark_failed(result: object) -> None:
-        with sessions() as session:
-            ledger_outbox.mark_failed(
-                session,
-                by_message_id[result.message_id],
-                result.error or "refused",
-                retry=result.retryable,
-            )
+        ledger_outbox.mark_failed(
+            session,
+            by_message_id[result.message_id],
+            result.error or "refused",
+            retry=result.retryable,
+        )
 
-    return drain(claim, sender.send_each, mark_sent, mark_failed, batch_size=batch_size)
+    with session:
+        return drain(claim, sender.send_each, mark_sent, mark_failed, batch_size=batch_size)

@@ -12,12 +12,16 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine.ledger.transactions import WRITE_OPTION
+from engine.ledger.transactions import RELAXED_OPTION, WRITE_OPTION
 
 DEFAULT_URL = "sqlite:///var/kehoach.db"
 URL_ENV = "KEHOACH_DATABASE_URL"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# Per-connection record (pool record `info`) of the SQLite safety level last set; a connection
+# whose owner chose its own level for good (a throwaway simulation ledger) is marked PINNED.
+SYNCHRONOUS_KEY = "kehoach_synchronous"
+SYNCHRONOUS_PINNED = "pinned"
 
 
 def default_url() -> str:
@@ -67,7 +71,16 @@ def make_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
         # Writers take the lock up front (IMMEDIATE): a deferred transaction that reads and then
         # writes fails at once with SQLITE_BUSY when another writer got in between, instead of
         # waiting for busy_timeout. Readers stay deferred so that they never block writers.
-        write = connection.get_execution_options().get(WRITE_OPTION, False)
+        options = connection.get_execution_options()
+        write = options.get(WRITE_OPTION, False)
+        if write:
+            # The safety level is per connection and cannot change inside a transaction: set it
+            # before BEGIN, only when it differs from what this connection last used.
+            level = "NORMAL" if options.get(RELAXED_OPTION, False) else "FULL"
+            info = connection.connection.info
+            if info.get(SYNCHRONOUS_KEY) not in (level, SYNCHRONOUS_PINNED):
+                connection.exec_driver_sql(f"PRAGMA synchronous={level}")
+                info[SYNCHRONOUS_KEY] = level
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
     return engine

@@ -8,12 +8,24 @@ Message-ID, so the recipient's mail client shows one message.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, case, false, func, or_, select, update
+from sqlalchemy import (
+    Integer,
+    Update,
+    and_,
+    bindparam,
+    case,
+    false,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -42,6 +54,10 @@ MESSAGE_FIELDS = frozenset(
 )
 REQUIRED_FIELDS = frozenset({"body_id", "kind", "to_addrs", "subject", "text_body"})
 TABLE = OutboxMessage.__table__
+# Messages whose kind starts with this carry files (recorded as archived files of the message, see
+# notifications.documents); only a drain that attaches them may claim such rows, so a plain
+# drain can never send a document letter without its documents.
+DOCUMENT_KIND_PREFIX = "doc-"
 
 
 def outbox_key(cycle_id: int | None, body_id: str, rung: str | None, kind: str) -> str:
@@ -161,40 +177,26 @@ def claim(
     limit: int,
     now: dt.datetime,
     stale_after: dt.timedelta,
+    *,
+    documents: bool = False,
 ) -> list[OutboxItem]:
     """Move up to `limit` sendable rows to 'sending' for this worker and return them.
 
     Sendable: pending, or stuck in 'sending' since before now - stale_after (a crashed sender).
     On PostgreSQL rows another worker has locked are skipped; SQLite has one writer at a time.
+    Only letters by default; with documents=True only messages of the DOCUMENT_KIND_PREFIX kinds.
     """
     now = aware(now)
     if limit <= 0:
         return []
-    cutoff = now - stale_after
-    sendable = or_(
-        TABLE.c.state == OutboxState.pending.value,
-        and_(TABLE.c.state == OutboxState.sending.value, TABLE.c.claimed_at < cutoff),
-    )
-    # A materialised CTE runs exactly once. As a plain IN (subquery), PostgreSQL may rescan
-    # the subquery per row, and SKIP LOCKED then skips the rows this statement just updated
-    # and hands out more than `limit` rows.
-    candidates = (
-        select(TABLE.c.id)
-        .where(sendable)
-        .order_by(TABLE.c.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-        .cte("candidates")
-        .prefix_with("MATERIALIZED")
-    )
-    columns = [TABLE.c[name] for name in OutboxItem.__dataclass_fields__]
-    with writing(session):
-        rows = session.execute(
-            update(TABLE)
-            .where(TABLE.c.id.in_(select(candidates.c.id)), sendable)
-            .values(state=OutboxState.sending.value, claimed_by=worker_id, claimed_at=now)
-            .returning(*columns)
-        ).all()
+    parameters = {
+        "claim_cutoff": now - stale_after,
+        "claim_limit": limit,
+        "claim_worker": worker_id,
+        "claim_now": now,
+    }
+    with writing(session, relaxed=True):
+        rows = session.connection().execute(_claim_statement(documents), parameters).all()
     items = [
         OutboxItem(
             **{**row._asdict(), "to_addrs": tuple(row.to_addrs), "cc_addrs": tuple(row.cc_addrs)}
@@ -204,18 +206,71 @@ def claim(
     return sorted(items, key=lambda item: item.id)
 
 
+@functools.cache
+def _claim_statement(documents: bool) -> Update:
+    """The claim UPDATE, built once per kind of drain (it runs once per batch of messages)."""
+    cutoff = bindparam("claim_cutoff", type_=TABLE.c.claimed_at.type)
+    is_document = TABLE.c.kind.startswith(DOCUMENT_KIND_PREFIX, autoescape=True)
+    sendable = and_(
+        or_(
+            TABLE.c.state == OutboxState.pending.value,
+            and_(TABLE.c.state == OutboxState.sending.value, TABLE.c.claimed_at < cutoff),
+        ),
+        is_document if documents else ~is_document,
+    )
+    # A materialised CTE runs exactly once. As a plain IN (subquery), PostgreSQL may rescan
+    # the subquery per row, and SKIP LOCKED then skips the rows this statement just updated
+    # and hands out more than `limit` rows.
+    candidates = (
+        select(TABLE.c.id)
+        .where(sendable)
+        .order_by(TABLE.c.id)
+        .limit(bindparam("claim_limit", type_=Integer))
+        .with_for_update(skip_locked=True)
+        .cte("candidates")
+        .prefix_with("MATERIALIZED")
+    )
+    columns = [TABLE.c[name] for name in OutboxItem.__dataclass_fields__]
+    return (
+        update(TABLE)
+        .where(TABLE.c.id.in_(select(candidates.c.id)), sendable)
+        .values(
+            state=OutboxState.sending.value,
+            claimed_by=bindparam("claim_worker", type_=TABLE.c.claimed_by.type),
+            claimed_at=bindparam("claim_now", type_=TABLE.c.claimed_at.type),
+        )
+        .returning(*columns)
+    )
+
+
 def mark_sent(session: Session, ids: Sequence[int], now: dt.datetime) -> int:
     """Mark claimed rows as sent; returns how many were still 'sending' and are now 'sent'."""
     now = aware(now)
     if not ids:
         return 0
-    with writing(session):
-        result = session.execute(
-            update(TABLE)
-            .where(TABLE.c.id.in_(list(ids)), TABLE.c.state == OutboxState.sending.value)
-            .values(state=OutboxState.sent.value, sent_at=now, last_error=None)
+    with writing(session, relaxed=True):
+        # A drain marks each message on its own the moment the server took it: the statement
+        # is built once and run on the connection, its cost is a fraction of one SMTP exchange.
+        result = session.connection().execute(
+            _mark_sent_statement(), {"mark_ids": list(ids), "mark_now": now}
         )
         return result.rowcount
+
+
+@functools.cache
+def _mark_sent_statement() -> Update:
+    return (
+        update(TABLE)
+        .where(
+            TABLE.c.id.in_(bindparam("mark_ids", expanding=True)),
+            TABLE.c.state == OutboxState.sending.value,
+        )
+        .values(
+            state=OutboxState.sent.value,
+            sent_at=bindparam("mark_now", type_=TABLE.c.sent_at.type),
+            last_error=None,
+        )
+    )
 
 
 def mark_failed(

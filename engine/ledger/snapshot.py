@@ -144,11 +144,6 @@ def assignment_rows_query(*criteria: ColumnElement[bool]) -> Select[tuple[object
     )
 
 
-def _assignment_view(row: object) -> AssignmentView:
-    values = row._mapping  # type: ignore[attr-defined]
-    return AssignmentView(**{name: values[name] for name in AssignmentView.__dataclass_fields__})
-
-
 CYCLE_COLUMNS = [c for c in Cycle.__table__.columns]
 
 
@@ -181,7 +176,24 @@ def _open_state_statements() -> tuple[Select, Select, Select]:
         .where(Cycle.obligation_id == obligation, _active())
         .order_by(OutboxMessage.id)
     )
+    # Views are built positionally from these rows (the hot loop of every tick): the selected
+    # columns must start with the views' fields, in order.
+    for query, view in ((assignments, AssignmentView), (outbox, OutboxView)):
+        names = [c.name for c in query.selected_columns][: len(view.__dataclass_fields__)]
+        assert names == list(view.__dataclass_fields__), (view.__name__, names)
     return cycles, assignments, outbox
+
+
+_ASSIGNMENT_FIELDS = len(AssignmentView.__dataclass_fields__)
+
+
+def load_cycles(session: Session, obligation_id: str) -> LedgerSnapshot:
+    """Only the obligation's cycles (no assignments, no outbox): which periods were opened."""
+    cycles_query = _open_state_statements()[0]
+    with committing(session):
+        rows = session.connection().execute(cycles_query, {"obligation_id": obligation_id}).all()
+    cycles = tuple(CycleView(**row._asdict()) for row in rows)
+    return LedgerSnapshot(obligation_id=obligation_id, cycles=cycles, outbox=())
 
 
 def load_open_state(session: Session, obligation_id: str) -> LedgerSnapshot:
@@ -189,16 +201,18 @@ def load_open_state(session: Session, obligation_id: str) -> LedgerSnapshot:
     cycles_query, assignments_query, outbox_query = _open_state_statements()
     parameters = {"obligation_id": obligation_id}
     with committing(session):
-        cycle_rows = session.execute(cycles_query, parameters).all()
-        assignment_rows = session.execute(assignments_query, parameters).all()
-        outbox_rows = session.execute(outbox_query, parameters).all()
+        # Plain column SELECTs: the connection runs them without the ORM's per-row machinery.
+        connection = session.connection()
+        cycle_rows = connection.execute(cycles_query, parameters).all()
+        assignment_rows = connection.execute(assignments_query, parameters).all()
+        outbox_rows = connection.execute(outbox_query, parameters).all()
     by_cycle: dict[int, list[AssignmentView]] = {}
     for row in assignment_rows:
-        view = _assignment_view(row)
+        view = AssignmentView(*row[:_ASSIGNMENT_FIELDS])
         by_cycle.setdefault(view.cycle_id, []).append(view)
     cycles = tuple(
         CycleView(**row._asdict(), assignments=tuple(by_cycle.get(row.id, ())))
         for row in cycle_rows
     )
-    outbox = tuple(OutboxView(**row._asdict()) for row in outbox_rows)
+    outbox = tuple(OutboxView(*row) for row in outbox_rows)
     return LedgerSnapshot(obligation_id=obligation_id, cycles=cycles, outbox=outbox)

@@ -12,6 +12,8 @@ from engine.ledger.errors import InvalidInput
 
 # Connection execution option telling the SQLite engine to BEGIN IMMEDIATE (see db.make_engine).
 WRITE_OPTION = "kehoach_write"
+# Execution option for a write whose loss in a power cut is harmless (see `writing`).
+RELAXED_OPTION = "kehoach_relaxed_durability"
 
 
 @contextmanager
@@ -26,16 +28,26 @@ def committing(session: Session) -> Iterator[Session]:
 
 
 @contextmanager
-def writing(session: Session) -> Iterator[Session]:
+def writing(session: Session, *, relaxed: bool = False) -> Iterator[Session]:
     """A committing transaction that holds SQLite's write lock from its first statement.
 
     A read left open by the caller is ended first: upgrading a read to a write fails at once on
     SQLite (rather than waiting) when another writer committed in between.
+
+    `relaxed`: the commit is durable once the database has it, without waiting for the disk
+    (SQLite synchronous=NORMAL for this transaction, PostgreSQL synchronous_commit=off). It
+    survives the writer's crash (SIGKILL) like any commit; only a power cut or OS crash in the
+    following moments can undo it. For the outbox's claim and sent/failed marks only: undoing
+    one of those resends a message under the same Message-ID, never loses one; waiting for an
+    fsync after every message sent cost more than the SMTP exchange itself.
     """
     if session.in_transaction() and not (session.new or session.dirty or session.deleted):
         session.commit()
     if not session.in_transaction():
-        session.connection(execution_options={WRITE_OPTION: True})
+        options = {WRITE_OPTION: True, RELAXED_OPTION: relaxed}
+        connection = session.connection(execution_options=options)
+        if relaxed and connection.dialect.name == "postgresql":
+            connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
     with committing(session):
         yield session
 

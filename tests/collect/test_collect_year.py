@@ -40,14 +40,22 @@ def downstream_runs() -> list:
     return asyncio.run(read())
 
 
-def latest_artifact(key: str):
+def run_artifact(key: str, flow_run_id):
+    """The artifact `key` written by one flow run (the Prefect server is shared by tests)."""
     from prefect import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterFlowRunId,
+        ArtifactFilterKey,
+    )
 
     async def read():
         async with get_client() as client:
-            found = await client.read_latest_artifacts(
-                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key]))
+            found = await client.read_artifacts(
+                artifact_filter=ArtifactFilter(
+                    key=ArtifactFilterKey(any_=[key]),
+                    flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]),
+                )
             )
             return found[0] if found else None
 
@@ -168,10 +176,10 @@ def test_every_message_is_clean_mime(prefect_server, mail_sink, kehoach_env) -> 
         dt.date(2026, 3, 23),
         dt.date(2026, 3, 26),
     ):
-        collect(obligation=OBLIGATION, as_of=day)
+        state = collect(obligation=OBLIGATION, as_of=day, return_state=True)
     files = sorted(Path(mail_sink.mail_dir).glob("*.eml"))
     assert len(files) >= 10
-    table = latest_artifact("quarterly-report-2026-q1")
+    table = run_artifact("quarterly-report-2026-q1", state.state_details.flow_run_id)
     assert table is not None
     rows = json.loads(table.data)
     assert {r["Cơ quan"] for r in rows} == {
@@ -179,7 +187,7 @@ def test_every_message_is_clean_mime(prefect_server, mail_sink, kehoach_env) -> 
         "Sở Nội vụ",
         "Ủy ban nhân dân huyện Sơn Dương",
     }
-    assert all(r["Trạng thái"] == "không nộp (kỳ đã đóng)" for r in rows)
+    assert all(r["Trạng thái"] == "không nộp (kỳ đã đóng)" for r in rows), rows
     ids = set()
     for path in files:
         message = message_from_bytes(path.read_bytes(), policy=policy.default)
