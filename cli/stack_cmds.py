@@ -23,6 +23,17 @@ def _settings():
     return get_settings()
 
 
+def _require_api() -> None:
+    """Without PREFECT_API_URL Prefect would start a throw-away server that runs no schedule."""
+    from prefect.settings import PREFECT_API_URL
+
+    if not PREFECT_API_URL.value():
+        fail(
+            "chưa đặt PREFECT_API_URL (địa chỉ máy chủ Prefect, ví dụ "
+            "http://127.0.0.1:4200/api); hoặc dùng `kehoach up` để chạy cả máy chủ"
+        )
+
+
 def _paths():
     from cli.stack.state import StackPaths
 
@@ -52,6 +63,9 @@ def up(
     from cli.stack.supervisor import StackError, StackOptions, run_stack
     from engine.ledger.db import upgrade
 
+    for port in (prefect_port, portal_port, smtp_port, mail_port):
+        if not 0 < port < 65536:
+            fail(f"cổng không hợp lệ: {port}", 2)
     settings = _settings()
     load_or_exit(settings.definitions)
     try:
@@ -59,9 +73,6 @@ def up(
     except Exception as error:  # noqa: BLE001 - a clear message beats a traceback here
         fail(f"không nâng cấp được sổ theo dõi ({settings.ledger_url.split('@')[-1]}): {error}")
     options = StackOptions(host, prefect_port, portal_port, smtp_port, mail_port, mail_sink, portal)
-    for port in (prefect_port, portal_port, smtp_port, mail_port):
-        if not 0 < port < 65536:
-            fail(f"cổng không hợp lệ: {port}", 2)
     try:
         code = run_stack(options, settings)
     except StackError as error:
@@ -81,6 +92,7 @@ def serve(
     source = definitions_dir(definitions).resolve()
     if not source.is_dir():
         fail(f"không tìm thấy thư mục định nghĩa: {source}")
+    _require_api()
     raise typer.Exit(serve_deployments(source, _paths(), watch=watch))
 
 
@@ -155,6 +167,8 @@ def _with_client(work):
     import asyncio
 
     from prefect import get_client
+
+    _require_api()
 
     async def run():
         async with get_client() as client:
