@@ -13,7 +13,7 @@ $(BIN)/kehoach: pyproject.toml uv.lock
 	test -x $(UV) || ($(PY) -m venv $(VENV) && $(BIN)/pip install --quiet "uv==0.13.9")
 	$(UV) sync --frozen --quiet --compile-bytecode
 	# Precompiled bytecode keeps `kehoach validate` fast even where PYTHONDONTWRITEBYTECODE is set.
-	$(BIN)/python -m compileall -q engine cli notifications tasks flows
+	$(BIN)/python -m compileall -q engine cli notifications tasks flows portal reports
 	touch $@
 
 install: $(BIN)/kehoach
@@ -41,12 +41,14 @@ system-deps:
 test: install system-deps
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/kehoach deployments sync --check
 	$(BIN)/pytest
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/kehoach deployments sync --check
 
 bench: install
 	$(BIN)/python benchmarks/run_all.py

@@ -65,6 +65,8 @@ def mail_sink(
     from notifications.mailsink import run_sink
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    # aiosmtpd narrates every connection at INFO ("mail.log"); our handler logs each message.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
     target = mail_dir or get_settings().var_dir / "mail"
     print(
         f"Hộp thư thử nghiệm: SMTP 127.0.0.1:{port}, trang xem thư http://127.0.0.1:{http_port}/, "

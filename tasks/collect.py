@@ -12,7 +12,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from tasks import runtime, steps
-from tasks.status import status_tables
+from tasks.status import artifact_key, quiet_status, status_tables
 
 
 @task(name="open-due-cycles", retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
@@ -62,8 +62,20 @@ def publish_status(obligation_id: str, as_of: dt.date) -> list[str]:
     from prefect.artifacts import create_table_artifact
 
     env = runtime.tick_env(as_of)
+    obligation = env.defs.obligations[obligation_id]
     keys = []
-    for key, title, table in status_tables(env, env.defs.obligations[obligation_id]):
+    for key, title, table in status_tables(env, obligation):
         create_table_artifact(table=table, key=key, description=title)
+        keys.append(key)
+    if not keys:
+        # A quiet day still leaves a trace an operator can read: nothing open, and what is next.
+        from prefect.artifacts import create_markdown_artifact
+
+        key = artifact_key(obligation_id, "trang-thai")
+        create_markdown_artifact(
+            markdown=quiet_status(env, obligation),
+            key=key,
+            description=f"{obligation.title}: không có kỳ đang mở",
+        )
         keys.append(key)
     return keys

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from zoneinfo import ZoneInfo
 
@@ -87,3 +88,31 @@ def status_tables(env: TickEnv, obligation: Obligation) -> list[tuple[str, str, 
             )
         )
     return tables
+
+
+def quiet_status(env: TickEnv, obligation: Obligation) -> str:
+    """Markdown for a run that found no open cycle: when the next one opens."""
+    from engine.definitions.models import Cadence
+    from engine.periods import periods_between
+    from engine.schedule import cycle_window
+
+    lines = [
+        f"**{obligation.title}**",
+        "",
+        f"Ngày {short_date(env.today)}: không có kỳ nào đang mở hoặc chờ bàn giao.",
+    ]
+    if obligation.schedule.every == Cadence.event:
+        lines.append("Nghĩa vụ này chỉ mở kỳ khi có sự kiện bên ngoài.")
+        return "\n".join(lines)
+    upcoming = periods_between(
+        obligation.schedule, obligation.window, env.today, env.today + dt.timedelta(days=800)
+    )
+    for period in upcoming:
+        request_on, due_on, _closes_on = cycle_window(obligation, period, env.cal)
+        if request_on > env.today:
+            lines.append(
+                f"Kỳ tiếp theo: {period.label} — gửi yêu cầu ngày "
+                f"{short_date(request_on)}, hạn nộp {short_date(due_on)}."
+            )
+            break
+    return "\n".join(lines)
