@@ -210,10 +210,11 @@ def drain_outbox(
     """Claim → send → mark, each message marked as soon as the server accepted it."""
     me = worker_id()
     by_message_id: dict[str, int] = {}
-    # One session for the whole drain: every claim and mark is still its own committed
-    # transaction (so a crash resends at most the message in flight), but a session per
-    # message cost as much as the UPDATE itself.
-    session = sessions()
+    # One session on one connection for the whole drain: every claim and mark is still its own
+    # committed transaction (so a crash resends at most the message in flight), but a session
+    # and a pool checkout per message cost as much as the UPDATE itself.
+    connection = sessions.kw["bind"].connect()
+    session = sessions(bind=connection)
 
     def claim(limit: int) -> Sequence[OutgoingMessage]:
         items = ledger_outbox.claim(session, me, limit, clock(), stale_after)
@@ -241,5 +242,5 @@ def drain_outbox(
             retry=result.retryable,
         )
 
-    with session:
+    with connection, session:
         return drain(claim, sender.send_each, mark_sent, mark_failed, batch_size=batch_size)

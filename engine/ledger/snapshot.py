@@ -72,7 +72,13 @@ class CycleView:
         )
 
     def assignment(self, body_id: str) -> AssignmentView | None:
-        return next((a for a in self.assignments if a.body_id == body_id), None)
+        return self._by_body.get(body_id)
+
+    @functools.cached_property
+    def _by_body(self) -> dict[str, AssignmentView]:
+        # Composing one letter per assignment looks each one up: a scan per lookup made a
+        # 10,000-body chase quadratic.
+        return {a.body_id: a for a in self.assignments}
 
 
 @dataclass(frozen=True)
