@@ -17,9 +17,10 @@ from engine.forms import FormErrors, validate_submission
 from engine.ledger import outbox as ledger_outbox
 from engine.ledger.assignments import AttachmentInfo, RecordedSubmission, record_submission
 from engine.ledger.errors import NotFound
+from engine.ledger.models import Cycle
 from engine.ledger.queries import StatusRow, status_rows
-from engine.ledger.snapshot import load_open_state
-from notifications.compose import Links, obligation_ref, period_label, signature
+from engine.periods import period_for_key
+from notifications.compose import Links, obligation_ref, signature
 from notifications.contexts import Addressee, Answer, ReceiptContext, ReceivedFile
 from notifications.render import Renderer
 
@@ -66,7 +67,8 @@ def submit(
 ) -> RecordedSubmission:
     """Validate, store files, record a new version and queue its receipt; FormErrors if bad.
 
-    Nothing is written unless every field and every file is acceptable.
+    Nothing is written unless every field and every file is acceptable. The version and its
+    receipt commit in one transaction: a crash can lose neither one without the other.
     """
     obligation = desk.defs.obligations[assignment.obligation_id]
     form = obligation.form
@@ -86,8 +88,14 @@ def submit(
         for name, content in uploads
     ]
     infos = [AttachmentInfo(s.file_name, s.content_type, s.size, s.sha256) for s in stored]
+
+    def queue_receipt(session: Session, recorded: RecordedSubmission, cycle: Cycle) -> None:
+        row = receipt_message(desk, assignment, cycle, recorded, values, stored, today, now)
+        if row is not None:
+            ledger_outbox.add(session, [row], domain=desk.mail_domain, now=now)
+
     with desk.sessions() as session:
-        recorded = record_submission(
+        return record_submission(
             session,
             assignment.assignment_id,
             values,
@@ -97,33 +105,32 @@ def submit(
             now,
             today,
             allow_late=allow_late,
+            then=queue_receipt,
         )
-    if recorded.created:
-        queue_receipt(desk, assignment, recorded, values, stored, today, now)
-    return recorded
 
 
-def queue_receipt(
+def receipt_message(
     desk: Desk,
     assignment: StatusRow,
+    cycle: Cycle,
     recorded: RecordedSubmission,
     values: Mapping[str, Any],
     stored: Sequence[attachments.StoredFile],
     today: dt.date,
     now: dt.datetime,
-) -> None:
+) -> dict[str, Any] | None:
+    """The outbox row of a version's receipt (None when the body left the definitions)."""
     obligation = desk.defs.obligations[assignment.obligation_id]
     body = desk.defs.bodies.get(assignment.body_id)
     if body is None:
-        return
-    with desk.sessions() as session:
-        snapshot = load_open_state(session, obligation.id)
-    cycle = next(c for c in snapshot.cycles if c.period_key == assignment.period_key)
+        return None
     labels = {f.id: f.label for f in obligation.form.fields if f.type != FieldType.file}
     context = ReceiptContext(
         addressee=Addressee(body.name),
         obligation=obligation_ref(desk.defs, obligation, today),
-        period_label=period_label(obligation, cycle),
+        period_label=period_for_key(
+            obligation.schedule, obligation.window, cycle.period_key, on=cycle.period_start
+        ).label,
         due_on=assignment.due_on,
         signature=signature(desk.defs, obligation, today),
         submitted_at=now,
@@ -133,7 +140,7 @@ def queue_receipt(
         attachments=[ReceivedFile(s.file_name, s.size, s.sha256) for s in stored],
     )
     rendered = desk.renderer.render("receipt", context)
-    row = {
+    return {
         "cycle_id": cycle.id,
         "body_id": body.id,
         "kind": "receipt",
@@ -144,5 +151,3 @@ def queue_receipt(
         "text_body": rendered.text,
         "html_body": rendered.html,
     }
-    with desk.sessions() as session:
-        ledger_outbox.enqueue(session, [row], domain=desk.mail_domain, now=now)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -143,8 +143,14 @@ def record_submission(
     today: dt.date,
     *,
     allow_late: bool = False,
+    then: Callable[[Session, RecordedSubmission, Cycle], None] | None = None,
 ) -> RecordedSubmission:
-    """Record a new version of a body's answer; after the close only with allow_late=True."""
+    """Record a new version of a body's answer; after the close only with allow_late=True.
+
+    `then` runs inside the same transaction once a new version is recorded (not for a repeat of
+    the latest one): what it writes, such as the receipt in the outbox, commits with the version
+    or not at all.
+    """
     if channel not in {c.value for c in Channel}:
         raise InvalidInput(
             f"Kênh nộp “{channel}” không hợp lệ; chỉ nhận: "
@@ -241,7 +247,7 @@ def record_submission(
                 body_id=assignment.body_id,
                 data={"version": submission.version, "handoff_version": handoff_version},
             )
-        return RecordedSubmission(
+        recorded = RecordedSubmission(
             submission_id=submission.id,
             assignment_id=assignment_id,
             version=submission.version,
@@ -250,6 +256,9 @@ def record_submission(
             created=True,
             handoff_reopened=after_close,
         )
+        if then is not None:
+            then(session, recorded, cycle)
+        return recorded
 
 
 def _review(

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine.ledger.transactions import RELAXED_OPTION, WRITE_OPTION
+from engine.ledger.transactions import RELAXED_OPTION, WRITE_OPTION, serialise_writes
 
 DEFAULT_URL = "sqlite:///var/kehoach.db"
 URL_ENV = "KEHOACH_DATABASE_URL"
@@ -55,6 +55,7 @@ def make_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(parsed, **kwargs)
+    serialise_writes(engine)
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection: Any, _record: Any) -> None:

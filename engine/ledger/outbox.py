@@ -152,6 +152,19 @@ def enqueue(
     A message without 'key' gets outbox_key(cycle_id, body_id, rung, kind); one without
     'message_id' gets message_id_for(key, domain).
     """
+    with writing(session):
+        return add(session, messages, domain=domain, now=now)
+
+
+def add(
+    session: Session,
+    messages: Iterable[Mapping[str, Any]],
+    *,
+    domain: str | None = None,
+    now: dt.datetime | None = None,
+) -> int:
+    """enqueue's insert inside the caller's write transaction: the messages are queued exactly
+    when whatever else that transaction records commits (a receipt with its submission)."""
     now = aware(now)
     rows: dict[str, dict[str, Any]] = {}
     for message in messages:
@@ -159,16 +172,14 @@ def enqueue(
         rows.setdefault(row["key"], row)
     if not rows:
         return 0
-    with writing(session):
-        # executemany of one INSERT: SQLAlchemy sends it as multi-row VALUES statements of
-        # ENQUEUE_BATCH rows each ("insertmanyvalues"), compiled once.
-        statement = (
-            _insert_ignoring_duplicates(session)
-            .returning(TABLE.c.id)
-            .execution_options(insertmanyvalues_page_size=ENQUEUE_BATCH)
-        )
-        inserted = len(session.execute(statement, list(rows.values())).all())
-    return inserted
+    # executemany of one INSERT: SQLAlchemy sends it as multi-row VALUES statements of
+    # ENQUEUE_BATCH rows each ("insertmanyvalues"), compiled once.
+    statement = (
+        _insert_ignoring_duplicates(session)
+        .returning(TABLE.c.id)
+        .execution_options(insertmanyvalues_page_size=ENQUEUE_BATCH)
+    )
+    return len(session.execute(statement, list(rows.values())).all())
 
 
 def claim(

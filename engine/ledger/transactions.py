@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from engine.ledger.errors import InvalidInput
@@ -14,6 +17,31 @@ from engine.ledger.errors import InvalidInput
 WRITE_OPTION = "kehoach_write"
 # Execution option for a write whose loss in a power cut is harmless (see `writing`).
 RELAXED_OPTION = "kehoach_relaxed_durability"
+# Engines whose writers queue on a lock in this process (SQLite; see serialise_writes).
+_WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+
+
+def serialise_writes(engine: Engine) -> None:
+    """Make `writing` transactions on this engine take turns on a lock within the process.
+
+    SQLite has one writer at a time, and a writer that finds the database locked waits in
+    SQLite's busy handler, which sleeps in growing steps (1, 2, 5 ... 100 ms) between retries:
+    under load a request could sleep through many other commits. Threads of one process (the
+    portal's requests and its outbox courier) queue on this lock instead, so the next writer
+    starts the moment the previous one commits. Other processes still meet SQLite's own lock.
+    """
+    _WRITE_LOCKS[engine] = threading.RLock()
+
+
+@contextmanager
+def _write_turn(session: Session) -> Iterator[None]:
+    bind = session.get_bind()
+    lock = _WRITE_LOCKS.get(getattr(bind, "engine", bind))
+    if lock is None:
+        yield
+        return
+    with lock:
+        yield
 
 
 @contextmanager
@@ -43,13 +71,14 @@ def writing(session: Session, *, relaxed: bool = False) -> Iterator[Session]:
     """
     if session.in_transaction() and not (session.new or session.dirty or session.deleted):
         session.commit()
-    if not session.in_transaction():
-        options = {WRITE_OPTION: True, RELAXED_OPTION: relaxed}
-        connection = session.connection(execution_options=options)
-        if relaxed and connection.dialect.name == "postgresql":
-            connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
-    with committing(session):
-        yield session
+    with _write_turn(session):
+        if not session.in_transaction():
+            options = {WRITE_OPTION: True, RELAXED_OPTION: relaxed}
+            connection = session.connection(execution_options=options)
+            if relaxed and connection.dialect.name == "postgresql":
+                connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+        with committing(session):
+            yield session
 
 
 def aware(now: dt.datetime | None) -> dt.datetime:

@@ -101,6 +101,33 @@ def test_resubmission_opens_on_the_latest_version(live_portal) -> None:
     assert old.status_code == 200 and "không phải lần gửi mới nhất" in old.text
 
 
+def test_version_and_receipt_commit_together(live_portal, monkeypatch) -> None:
+    """A receipt that cannot be queued (its template breaks) leaves no version either: the two
+    commit in one transaction, so no answer is ever recorded without its receipt."""
+    renderer = live_portal.app.state.portal.desk.renderer
+    render = renderer.render
+
+    def broken(kind, context):
+        if kind == "receipt":
+            raise RuntimeError("the receipt template broke")
+        return render(kind, context)
+
+    monkeypatch.setattr(renderer, "render", broken)
+    before, state = ledger_counts(), assignment_state("so-noi-vu")
+    with live_portal.client() as client:
+        posted = post_form(client, live_portal.path("so-noi-vu"), answer())
+    assert posted.status_code == 500 and "Hệ thống gặp lỗi" in posted.text
+    assert ledger_counts() == before
+    assert assignment_state("so-noi-vu") == state
+    monkeypatch.setattr(renderer, "render", render)
+    with live_portal.client() as client:
+        posted = post_form(client, live_portal.path("so-noi-vu"), answer())
+    assert posted.status_code == 303
+    after = ledger_counts()
+    assert after["Submission"] == before["Submission"] + 1
+    assert after["OutboxMessage"] == before["OutboxMessage"] + 1
+
+
 def test_get_changes_nothing(live_portal) -> None:
     """A mail scanner prefetching every link (and its submit and receipt URLs) writes nothing."""
     before = ledger_counts()
