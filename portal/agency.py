@@ -11,7 +11,6 @@ import datetime as dt
 from dataclasses import dataclass
 
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from engine import files as attachment_files
@@ -30,6 +29,8 @@ from portal.uploads import Limits, ParsedForm, UploadRefused, read_form
 router = APIRouter()
 MAX_TOKEN_CHARS = 120
 MB = 1024 * 1024
+# Answers with at most this much in files are recorded on the event loop (see Portal.in_ledger).
+INLINE_UPLOAD_BYTES = 1 * MB
 
 
 class Refusal(Exception):
@@ -121,7 +122,7 @@ def _portal_who(latest: SubmissionView | None) -> str:
 async def form_page(request: Request, token: str) -> Response:
     portal = _portal(request)
     try:
-        page = await run_in_threadpool(open_link, portal, token)
+        page = await portal.in_ledger(open_link, portal, token)
     except Refusal as refusal:
         return portal.pages.error(refusal.status, refusal.message)
     if not page.accepts_answers:
@@ -224,7 +225,7 @@ def _record(portal, page: AssignmentPage, form: ParsedForm, answer: Answer):
 async def submit(request: Request, token: str) -> Response:
     portal = _portal(request)
     try:
-        page = await run_in_threadpool(open_link, portal, token)
+        page = await portal.in_ledger(open_link, portal, token)
     except Refusal as refusal:
         return portal.pages.error(refusal.status, refusal.message)
     if not page.accepts_answers:
@@ -259,7 +260,10 @@ async def submit(request: Request, token: str) -> Response:
     answer = _answer_of(page, form)
     try:
         async with portal.recording:
-            recorded = await run_in_threadpool(_record, portal, page, form, answer)
+            # Hashing and storing megabytes of files would hold up every other request on the
+            # event loop; in a thread, hashlib releases the GIL while it hashes.
+            heavy = sum(upload.size for upload in form.uploads) > INLINE_UPLOAD_BYTES
+            recorded = await portal.in_ledger(_record, portal, page, form, answer, thread=heavy)
     except FormErrors as errors:
         return show_form(
             request,
@@ -294,7 +298,7 @@ async def receipt(request: Request, token: str, version: str) -> Response:
     portal = _portal(request)
     number = int(version) if version.isdigit() and len(version) < 9 else 0
     try:
-        page = await run_in_threadpool(open_link, portal, token, allow_closed=True, version=number)
+        page = await portal.in_ledger(open_link, portal, token, allow_closed=True, version=number)
     except Refusal as refusal:
         return portal.pages.error(refusal.status, refusal.message)
     shown = page.shown

@@ -101,6 +101,43 @@ def test_resubmission_opens_on_the_latest_version(live_portal) -> None:
     assert old.status_code == 200 and "không phải lần gửi mới nhất" in old.text
 
 
+def test_large_file_is_recorded_off_the_event_loop(live_portal, monkeypatch) -> None:
+    """A 5 MB attachment is hashed and stored in a worker thread (Portal.in_ledger), a small
+    answer on SQLite on the event loop; the answer, the file and the receipt come out alike."""
+    import hashlib
+    import threading
+
+    from portal import agency
+
+    threads = []
+    record = agency._record
+
+    def watched(*args):
+        threads.append(threading.current_thread().name)
+        return record(*args)
+
+    monkeypatch.setattr(agency, "_record", watched)
+    with live_portal.client() as client:
+        assert post_form(client, live_portal.path("ubnd-son-duong"), answer()).status_code == 303
+    big = PDF + b"%" + b"0" * (5 * 1024 * 1024) + b"\n%%EOF\n"
+    path = live_portal.path("so-noi-vu")
+    with live_portal.client() as client:
+        posted = post_form(
+            client, path, answer(), files=[("_files", ("Phụ lục.pdf", big, "application/pdf"))]
+        )
+    assert posted.status_code == 303
+    assert assignment_state("so-noi-vu") == ("submitted", 1)
+    digest = hashlib.sha256(big).hexdigest()
+    assert stored_files(live_portal.files_dir) == [live_portal.files_dir / digest[:2] / digest]
+    mail = live_portal.wait_for_mail(
+        lambda m: is_receipt(m) and "snv." in m["To"].addresses[0].addr_spec
+    )
+    text = mail.get_body(preferencelist=("plain",)).get_content()
+    assert "Phụ lục.pdf" in text and digest[:12] in text
+    in_thread = ["AnyIO worker" in name for name in threads]
+    assert in_thread == [not live_portal.app.state.portal.local_ledger, True]
+
+
 def test_version_and_receipt_commit_together(live_portal, monkeypatch) -> None:
     """A receipt that cannot be queued (its template breaks) leaves no version either: the two
     commit in one transaction, so no answer is ever recorded without its receipt."""
