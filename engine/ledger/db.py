@@ -55,7 +55,7 @@ def make_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(parsed, **kwargs)
-    serialise_writes(engine)
+    serialise_writes(engine, path.with_name(path.name + "-writelock") if path else None)
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection: Any, _record: Any) -> None:

@@ -3,44 +3,39 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from engine.ledger.errors import InvalidInput
+from engine.ledger.turns import WriteTurns
 
 # Connection execution option telling the SQLite engine to BEGIN IMMEDIATE (see db.make_engine).
 WRITE_OPTION = "kehoach_write"
 # Execution option for a write whose loss in a power cut is harmless (see `writing`).
 RELAXED_OPTION = "kehoach_relaxed_durability"
-# Engines whose writers queue on a lock in this process (SQLite; see serialise_writes).
-_WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+# Engines whose writers take turns (SQLite; see engine.ledger.turns).
+_TURNS: weakref.WeakKeyDictionary[Engine, WriteTurns] = weakref.WeakKeyDictionary()
 
 
-def serialise_writes(engine: Engine) -> None:
-    """Make `writing` transactions on this engine take turns on a lock within the process.
-
-    SQLite has one writer at a time, and a writer that finds the database locked waits in
-    SQLite's busy handler, which sleeps in growing steps (1, 2, 5 ... 100 ms) between retries:
-    under load a request could sleep through many other commits. Threads of one process (the
-    portal's requests and its outbox courier) queue on this lock instead, so the next writer
-    starts the moment the previous one commits. Other processes still meet SQLite's own lock.
-    """
-    _WRITE_LOCKS[engine] = threading.RLock()
+def serialise_writes(engine: Engine, lock_file: Path | None) -> None:
+    """Make `writing` transactions on this engine take turns (engine.ledger.turns): threads on
+    a lock, processes on `lock_file` when given."""
+    _TURNS[engine] = WriteTurns(lock_file)
 
 
 @contextmanager
 def _write_turn(session: Session) -> Iterator[None]:
     bind = session.get_bind()
-    lock = _WRITE_LOCKS.get(getattr(bind, "engine", bind))
-    if lock is None:
+    turns = _TURNS.get(getattr(bind, "engine", bind))
+    if turns is None:
         yield
         return
-    with lock:
+    with turns.turn():
         yield
 
 
