@@ -15,9 +15,13 @@ from engine import files as attachments
 from engine.definitions.models import Definitions, FieldType
 from engine.forms import FormErrors, validate_submission
 from engine.ledger import outbox as ledger_outbox
-from engine.ledger.assignments import AttachmentInfo, RecordedSubmission, record_submission
+from engine.ledger.assignments import (
+    AttachmentInfo,
+    CycleOfAnswer,
+    RecordedSubmission,
+    record_submission,
+)
 from engine.ledger.errors import NotFound
-from engine.ledger.models import Cycle
 from engine.ledger.queries import StatusRow, status_rows
 from engine.periods import period_for_key
 from notifications.compose import Links, obligation_ref, signature
@@ -89,7 +93,7 @@ def submit(
     ]
     infos = [AttachmentInfo(s.file_name, s.content_type, s.size, s.sha256) for s in stored]
 
-    def queue_receipt(session: Session, recorded: RecordedSubmission, cycle: Cycle) -> None:
+    def queue_receipt(session: Session, recorded: RecordedSubmission, cycle: CycleOfAnswer) -> None:
         row = receipt_message(desk, assignment, cycle, recorded, values, stored, today, now)
         if row is not None:
             ledger_outbox.add(session, [row], domain=desk.mail_domain, now=now)
@@ -112,7 +116,7 @@ def submit(
 def receipt_message(
     desk: Desk,
     assignment: StatusRow,
-    cycle: Cycle,
+    cycle: CycleOfAnswer,
     recorded: RecordedSubmission,
     values: Mapping[str, Any],
     stored: Sequence[attachments.StoredFile],

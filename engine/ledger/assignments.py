@@ -16,11 +16,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from engine.ledger.errors import CycleClosed, InvalidInput, InvalidTransition, NotFound
-from engine.ledger.events import record_event
+from engine.ledger.events import record_event, record_events
 from engine.ledger.models import Assignment, Attachment, Cycle, Submission
 from engine.ledger.states import (
     AWAITING,
@@ -114,8 +116,48 @@ def _normalise_attachments(
     return result
 
 
+_A, _C, _S, _F = (
+    Assignment.__table__.c,
+    Cycle.__table__.c,
+    Submission.__table__.c,
+    Attachment.__table__.c,
+)
+# record_submission runs on every answer an agency sends: Core statements on the tables, built
+# once, cost a fraction of loading and flushing ORM objects (the portal's POST is mostly this).
+_LOCK_ASSIGNMENT = (
+    select(_A.id, _A.cycle_id, _A.body_id, _A.body_name, _A.state, _A.due_on)
+    .where(_A.id == bindparam("assignment_id"))
+    .with_for_update()
+)
+_CYCLE_OF = select(
+    _C.id, _C.obligation_id, _C.period_key, _C.period_start, _C.state, _C.closed_on
+).where(_C.id == bindparam("cycle_id"))
+_LATEST = (
+    select(_S.id, _S.version, _S.fields, _S.channel, _S.submitted_by, _S.late)
+    .where(_S.assignment_id == bindparam("assignment_id"))
+    .order_by(_S.version.desc())
+    .limit(1)
+)
+_FILES_OF = (
+    select(_F.file_name, _F.sha256)
+    .where(_F.submission_id == bindparam("submission_id"))
+    .order_by(_F.id)
+)
+
+
+@dataclass(frozen=True)
+class CycleOfAnswer:
+    """The cycle an answer was recorded in, as `record_submission`'s `then` sees it."""
+
+    id: int
+    obligation_id: str
+    period_key: str
+    period_start: dt.date
+
+
 def _same_as(
-    latest: Submission | None,
+    session: Session,
+    latest: Any,
     fields: dict[str, Any],
     files: list[AttachmentInfo],
     channel: str,
@@ -123,13 +165,18 @@ def _same_as(
 ) -> bool:
     if latest is None:
         return False
-    return (
-        latest.fields == fields
-        and latest.channel == channel
-        and latest.submitted_by == who
-        and [(a.file_name, a.sha256) for a in latest.attachments]
-        == [(f.file_name, f.sha256) for f in files]
-    )
+    if not (latest.fields == fields and latest.channel == channel and latest.submitted_by == who):
+        return False
+    stored = session.execute(_FILES_OF, {"submission_id": latest.id}).all()
+    return [(a.file_name, a.sha256) for a in stored] == [(f.file_name, f.sha256) for f in files]
+
+
+def _sync_loaded_assignment(session: Session, assignment_id: int, state: str, at) -> None:
+    """Keep an Assignment the caller already loaded in this session in step with the update."""
+    loaded = session.identity_map.get(identity_key(Assignment, assignment_id))
+    if loaded is not None:
+        set_committed_value(loaded, "state", state)
+        set_committed_value(loaded, "updated_at", at)
 
 
 def record_submission(
@@ -143,7 +190,7 @@ def record_submission(
     today: dt.date,
     *,
     allow_late: bool = False,
-    then: Callable[[Session, RecordedSubmission, Cycle], None] | None = None,
+    then: Callable[[Session, RecordedSubmission, CycleOfAnswer], None] | None = None,
 ) -> RecordedSubmission:
     """Record a new version of a body's answer; after the close only with allow_late=True.
 
@@ -164,15 +211,19 @@ def record_submission(
     files = _normalise_attachments(attachments)
     now = aware(now)
     with writing(session):
-        assignment, cycle = _locked_assignment(session, assignment_id)
-        latest = session.scalar(
-            select(Submission)
-            .where(Submission.assignment_id == assignment_id)
-            .order_by(Submission.version.desc())
-            .limit(1)
-        )
-        if assignment.state in UNDER_REVIEW and _same_as(latest, values, files, channel, who):
-            assert latest is not None
+        connection = session.connection()
+        # FOR UPDATE serialises submissions and reviews of one assignment on PostgreSQL (SQLite
+        # already serialises writers); the cycle is read after the lock so a close is seen.
+        assignment = connection.execute(
+            _LOCK_ASSIGNMENT, {"assignment_id": assignment_id}
+        ).one_or_none()
+        if assignment is None:
+            raise NotFound(f"Không tìm thấy phân công số {assignment_id}.")
+        cycle = connection.execute(_CYCLE_OF, {"cycle_id": assignment.cycle_id}).one()
+        latest = connection.execute(_LATEST, {"assignment_id": assignment_id}).one_or_none()
+        if assignment.state in UNDER_REVIEW and _same_as(
+            session, latest, values, files, channel, who
+        ):
             return RecordedSubmission(
                 submission_id=latest.id,
                 assignment_id=assignment_id,
@@ -192,72 +243,91 @@ def record_submission(
         next_state = AFTER_SUBMISSION.get(assignment.state)
         if next_state is None:
             raise _refuse(assignment, "nhận thêm báo cáo")
-        submission = Submission(
-            assignment_id=assignment_id,
-            version=(latest.version if latest else 0) + 1,
-            fields=values,
-            channel=channel,
-            submitted_by=who,
-            submitted_at=now,
-            late=today > assignment.due_on,
-            attachments=[
-                Attachment(
-                    file_name=f.file_name, content_type=f.content_type, size=f.size, sha256=f.sha256
-                )
-                for f in files
-            ],
+        version = (latest.version if latest else 0) + 1
+        late = today > assignment.due_on
+        submission_id = connection.execute(
+            insert(Submission.__table__).returning(_S.id),
+            {
+                "assignment_id": assignment_id,
+                "version": version,
+                "fields": values,
+                "channel": channel,
+                "submitted_by": who,
+                "submitted_at": now,
+                "late": late,
+            },
+        ).scalar_one()
+        if files:
+            connection.execute(
+                insert(Attachment.__table__),
+                [
+                    {
+                        "submission_id": submission_id,
+                        "file_name": f.file_name,
+                        "content_type": f.content_type,
+                        "size": f.size,
+                        "sha256": f.sha256,
+                    }
+                    for f in files
+                ],
+            )
+        connection.execute(
+            update(Assignment.__table__)
+            .where(_A.id == assignment_id)
+            .values(state=next_state, updated_at=now)
         )
-        session.add(submission)
-        previous_state = assignment.state
-        assignment.state = next_state
-        assignment.updated_at = now
-        session.flush()
+        _sync_loaded_assignment(session, assignment_id, next_state, now)
+        events = [
+            {
+                "at": now,
+                "kind": "submission-recorded",
+                "cycle_id": cycle.id,
+                "assignment_id": assignment_id,
+                "body_id": assignment.body_id,
+                "data": {
+                    "version": version,
+                    "channel": channel,
+                    "by": who,
+                    "late": late,
+                    "from_state": assignment.state,
+                    "after_close": after_close,
+                },
+            }
+        ]
         if after_close:
             # Increment in SQL so two late reports arriving together both count.
-            handoff_version = session.execute(
-                update(Cycle)
-                .where(Cycle.id == cycle.id)
-                .values(handoff_version=Cycle.handoff_version + 1)
-                .returning(Cycle.handoff_version)
-                .execution_options(synchronize_session=False)
+            handoff_version = connection.execute(
+                update(Cycle.__table__)
+                .where(_C.id == cycle.id)
+                .values(handoff_version=_C.handoff_version + 1)
+                .returning(_C.handoff_version)
             ).scalar_one()
-        record_event(
-            session,
-            "submission-recorded",
-            now,
-            cycle_id=cycle.id,
-            assignment_id=assignment_id,
-            body_id=assignment.body_id,
-            data={
-                "version": submission.version,
-                "channel": channel,
-                "by": who,
-                "late": submission.late,
-                "from_state": previous_state,
-                "after_close": after_close,
-            },
-        )
-        if after_close:
-            record_event(
-                session,
-                "handoff-reopened",
-                now,
-                cycle_id=cycle.id,
-                assignment_id=assignment_id,
-                body_id=assignment.body_id,
-                data={"version": submission.version, "handoff_version": handoff_version},
+            events.append(
+                {
+                    "at": now,
+                    "kind": "handoff-reopened",
+                    "cycle_id": cycle.id,
+                    "assignment_id": assignment_id,
+                    "body_id": assignment.body_id,
+                    "data": {"version": version, "handoff_version": handoff_version},
+                }
             )
+        record_events(session, events)
         recorded = RecordedSubmission(
-            submission_id=submission.id,
+            submission_id=submission_id,
             assignment_id=assignment_id,
-            version=submission.version,
+            version=version,
             state=next_state,
-            late=submission.late,
+            late=late,
             created=True,
             handoff_reopened=after_close,
         )
         if then is not None:
-            then(session, recorded, cycle)
+            then(
+                session,
+                recorded,
+                CycleOfAnswer(cycle.id, cycle.obligation_id, cycle.period_key, cycle.period_start),
+            )
         return recorded
 
 
