@@ -4,7 +4,8 @@ A real uvicorn server (one process, as `kehoach portal` runs it) on a fresh SQLi
 the shipped definitions: the annual results report opened for every responsible body on
 1 December 2026. Each client plays one agency: it opens its own link, and for the POST phase
 sends a new version of its answer with a small PDF every time (so every POST records a version,
-stores the file, queues a receipt, and the portal's courier drains it to a local SMTP sink).
+stores the file, queues a receipt, and the portal's courier drains it to a local SMTP sink from
+its child process, whose CPU time is reported beside the portal's).
 
 Clients are closed loops (send, wait for the answer, send again) over keep-alive connections,
 driven by a minimal asyncio HTTP client so that the load generator costs little CPU; the SMTP
@@ -218,11 +219,36 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def measured(server: subprocess.Popen, port: int, paths: list[str], n: int, kind: str) -> dict:
-    before = cpu_seconds(server.pid)
+def children(pid: int) -> list[int]:
+    """The portal's child processes (its courier), from /proc."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+def children_cpu(pid: int) -> float:
+    total = 0.0
+    for child in children(pid):
+        with contextlib.suppress(OSError):
+            total += cpu_seconds(child)
+    return total
+
+
+def measured(
+    server: subprocess.Popen, port: int, paths: list[str], n: int, kind: str, settle=None
+) -> dict:
+    """A phase's figures with the CPU per request of the portal and of its courier child
+    (measured after `settle`, which waits for the courier to finish)."""
+    before, before_children = cpu_seconds(server.pid), children_cpu(server.pid)
     figures = asyncio.run(phase(port, paths, n, kind))
     used = cpu_seconds(server.pid) - before
+    if settle is not None:
+        settle()
+    used_children = children_cpu(server.pid) - before_children
     figures["server_cpu_ms_per_request"] = round(used * 1000 / figures["requests"], 2)
+    figures["courier_cpu_ms_per_request"] = round(used_children * 1000 / figures["requests"], 2)
     return figures
 
 
@@ -311,12 +337,15 @@ def main(
             asyncio.run(phase(port, paths, 5, "form_get"))
             health = measured(server, port, ["/health"] * CLIENTS, gets_per_client, "baseline")
             form = measured(server, port, paths, gets_per_client, "form_get")
-            post = measured(server, port, paths, posts_per_client, "submit_post")
             # Every POST recorded a version and got its receipt (allow the courier to finish).
             expected = requests_sent + CLIENTS * posts_per_client
-            deadline = time.monotonic() + 60
-            while delivered(mail_dir) < expected and time.monotonic() < deadline:
-                time.sleep(0.1)
+
+            def settle() -> None:
+                deadline = time.monotonic() + 60
+                while delivered(mail_dir) < expected and time.monotonic() < deadline:
+                    time.sleep(0.1)
+
+            post = measured(server, port, paths, posts_per_client, "submit_post", settle)
             receipts = delivered(mail_dir) - requests_sent
         finally:
             server.terminate()
@@ -347,6 +376,7 @@ def main(
             f"{name:24} {figures['throughput_rps']:7.1f} req/s   p50 {figures['p50_ms']:6.1f} ms"
             f"   p95 {figures['p95_ms']:6.1f} ms   p99 {figures['p99_ms']:6.1f} ms"
             f"   server CPU {figures['server_cpu_ms_per_request']:5.2f} ms/req"
+            f" (+ courier {figures['courier_cpu_ms_per_request']:4.2f})"
         )
     verdict = {k: "met" if v else "missed" for k, v in result["met"].items()}
     print(
