@@ -18,27 +18,21 @@ its own Message-ID after copying `headers`, which would put two on the wire.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import logging
-import re
 import smtplib
 import ssl
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
-from email.utils import format_datetime, formataddr
+from email.utils import formataddr
 from pathlib import Path
 
 import yagmail
 from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from yagmail.headers import resolve_addresses
-from yagmail.message import prepare_message
 
 from notifications.guard import UnsafeRecipientError, check_recipients
-from notifications.vietnamese import LOCAL_ZONE
+from notifications.mime import ADDRESS, Ahead, Prepared, prepare
 
 __all__ = [
     "OutgoingMessage",
@@ -49,10 +43,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-_ADDRESS = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+$")
-_MESSAGE_ID = re.compile(r"^<[^<>\s]+@[^<>\s]+>$")
-_RESERVED_HEADERS = {"message-id", "from", "to", "cc", "bcc", "subject", "date"}
 
 
 class SmtpSettings(BaseSettings):
@@ -79,7 +69,7 @@ class SmtpSettings(BaseSettings):
         if self.smtp_user and self.smtp_password is None:
             # yagmail would otherwise fall back to the keyring or an interactive prompt.
             raise ValueError("KEHOACH_SMTP_USER is set but KEHOACH_SMTP_PASSWORD is not")
-        if not _ADDRESS.match(self.mail_from):
+        if not ADDRESS.match(self.mail_from):
             raise ValueError(f"KEHOACH_MAIL_FROM is not an email address: {self.mail_from!r}")
         # yagmail encodes the display name as one RFC 2047 word, which may not exceed 75 chars.
         encoded = formataddr((self.mail_from_name, self.mail_from)).rpartition(" <")[0]
@@ -115,10 +105,20 @@ class SendResult:
     refused: dict[str, str] = field(default_factory=dict)  # recipients refused, others took it
 
 
-@dataclass(frozen=True)
-class _Prepared:
-    recipients: list[str]
-    data: str
+class _Results(Sequence):
+    """Built letters as the delivery loop reads them: a letter that cannot be built becomes
+    its final SendResult."""
+
+    def __init__(self, messages, built, result_of) -> None:
+        self._messages, self._built, self._result_of = messages, built, result_of
+
+    def __len__(self) -> int:
+        return len(self._messages)
+
+    def __getitem__(self, index):  # type: ignore[override]
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        return self._result_of(self._messages[index], self._built[index])
 
 
 class _Transient(Exception):
@@ -151,6 +151,7 @@ class Sender:
         self.retries = retries
         self.backoff = backoff
         self._sleep = sleep
+        self._ahead: Ahead | None = None
 
     # --- public API ---------------------------------------------------------------------------
 
@@ -166,69 +167,36 @@ class Sender:
 
     # --- internals ----------------------------------------------------------------------------
 
-    def _prepare(self, message: OutgoingMessage) -> _Prepared | SendResult:
-        problem = self._problem(message)
-        if problem:
-            return SendResult(message.message_id, accepted=False, retryable=False, error=problem)
-        sender = self.settings.mail_from
-        alias = self.settings.mail_from_name or sender
-        headers = {
-            "Date": format_datetime(dt.datetime.now(LOCAL_ZONE)),
-            # RFC 3834: stops out-of-office robots from answering into our outbox.
-            "Auto-Submitted": "auto-generated",
-            **message.headers,
-        }
-        if message.reply_to:
-            headers["Reply-To"] = message.reply_to
-        addresses = resolve_addresses(
-            sender, alias, list(message.to), list(message.cc) or None, None
-        )
-        try:
-            mime = prepare_message(
-                user=sender,
-                useralias=alias,
-                addresses=addresses,
-                subject=message.subject,
-                contents=None,
-                attachments=[str(p) for p in message.attachments or []] or None,
-                headers=headers,
-                encoding="utf-8",
-                prettify_html=False,
-                message_id=message.message_id,
-            )
-        except Exception as exc:  # one unpreparable message must not sink the batch
-            log.error("cannot prepare %s: %s", message.message_id, exc)
-            error = f"cannot prepare message: {type(exc).__name__}: {exc}"
-            return SendResult(message.message_id, accepted=False, retryable=False, error=error)
-        alternative = MIMEMultipart("alternative")
-        alternative.attach(MIMEText(message.text, "plain", "utf-8"))
-        alternative.attach(MIMEText(message.html, "html", "utf-8"))
-        mime.set_payload([alternative, *mime.get_payload()[1:]])
-        # yagmail serialises without folding; RFC 2047 wants encoded words under 76 chars.
-        return _Prepared(recipients=addresses["recipients"], data=mime.as_string(maxheaderlen=78))
+    def _prepare(self, message: OutgoingMessage) -> Prepared | SendResult:
+        return self._result_of(message, prepare(message, *self._identity()))
+
+    def _identity(self) -> tuple[str, str]:
+        return self.settings.mail_from, self.settings.mail_from_name or self.settings.mail_from
 
     @staticmethod
-    def _problem(message: OutgoingMessage) -> str | None:
-        if not _MESSAGE_ID.match(message.message_id):
-            return f"invalid Message-ID {message.message_id!r}: expected '<local@domain>'"
-        if not message.to:
-            return "no recipient in 'to'"
-        bad = [a for a in [*message.to, *message.cc] if not _ADDRESS.match(a)]
-        if bad:
-            return f"invalid address(es): {', '.join(map(repr, bad))}"
-        if "\n" in message.subject or "\r" in message.subject:
-            return "subject contains a line break"
-        for name, value in message.headers.items():
-            if name.lower() in _RESERVED_HEADERS:
-                return f"header {name!r} is set by the sender itself"
-            if any(c in f"{name}{value}" for c in "\r\n"):
-                return f"header {name!r} contains a line break"
-        if message.reply_to is not None and not _ADDRESS.match(message.reply_to):
-            return f"invalid Reply-To address {message.reply_to!r}"
-        missing = [str(p) for p in message.attachments or [] if not Path(p).is_file()]
-        if missing:
-            return f"attachment not found: {', '.join(missing)}"
-        return None
+    def _result_of(message: OutgoingMessage, built: Prepared | str) -> Prepared | SendResult:
+        if isinstance(built, str):
+            return SendResult(message.message_id, accepted=False, retryable=False, error=built)
+        return built
+
+    def _prepared(self, messages: list[OutgoingMessage]) -> Sequence[Prepared | SendResult]:
+        """The batch's letters, built ahead in the helper while it is open (prepare_ahead)."""
+        if self._ahead is None:
+            return [self._prepare(m) for m in messages]
+        built = self._ahead.built(messages, *self._identity())
+        return _Results(messages, built, self._result_of)
+
+    @contextlib.contextmanager
+    def prepare_ahead(self) -> Iterator[Sender]:
+        """While open, batches of AHEAD_MIN_BATCH letters or more are built in a helper process
+        a few letters ahead of the SMTP conversation (started on the first such batch, stopped
+        on leaving). For a drain that may be long; the sending itself is unchanged."""
+        self._ahead = Ahead()
+        try:
+            yield self
+        finally:
+            ahead, self._ahead = self._ahead, None
+            ahead.close()
 
     def _connect(self) -> yagmail.SMTP:
         s = self.settings
@@ -275,7 +243,7 @@ class Sender:
         self._sleep(min(self.backoff * 2 ** (attempt - 1), 60.0))
 
     def _deliver(self, messages: list[OutgoingMessage]) -> Iterator[SendResult]:
-        prepared = [self._prepare(m) for m in messages]
+        prepared = self._prepared(messages)
         client: yagmail.SMTP | None = None
         connection_failures = 0  # consecutive: reset by every accepted message
         index = 0
@@ -378,7 +346,7 @@ def _classify(exc: Exception) -> tuple[str, str]:
 
 
 def _give_up(
-    messages: list[OutgoingMessage], prepared: list[_Prepared | SendResult], error: str
+    messages: list[OutgoingMessage], prepared: Sequence[Prepared | SendResult], error: str
 ) -> Iterator[SendResult]:
     for message, prep in zip(messages, prepared, strict=True):
         if isinstance(prep, SendResult):

@@ -242,5 +242,6 @@ def drain_outbox(
             retry=result.retryable,
         )
 
-    with connection, session:
+    # Letters of big batches are built in a helper process while earlier ones are on the wire.
+    with connection, session, sender.prepare_ahead():
         return drain(claim, sender.send_each, mark_sent, mark_failed, batch_size=batch_size)
