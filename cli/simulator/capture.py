@@ -1,18 +1,21 @@
 """A transport that captures mail instead of sending it, for the simulator.
 
-It has the shape of notifications.sender.Sender (`send_each(messages)` yielding one SendResult per
-message), so tasks.steps.drain_outbox runs unchanged: rows are claimed, "sent" and marked in the
-ledger exactly as in a live tick. A message the real sender would refuse before connecting (bad
-address, bad Message-ID) is refused here too, so a definition error shows in the simulation.
+It has the shape of notifications.sender.Sender (`send_each(messages)` yielding one SendResult
+per message, `prepare_ahead()`), so tasks.steps.drain_outbox runs unchanged: rows are claimed,
+"sent" and marked in the ledger exactly as in a live tick. A message the real sender would refuse
+before connecting (bad address, bad Message-ID) is refused here too, so a definition error shows
+in the simulation.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from notifications.sender import OutgoingMessage, Sender, SendResult
+from notifications import mime
+from notifications.sender import OutgoingMessage, SendResult
 
 
 @dataclass(frozen=True)
@@ -34,7 +37,7 @@ class CaptureTransport:
     def send_each(self, messages: Sequence[OutgoingMessage]) -> Iterator[SendResult]:
         for message in messages:
             # The live sender's own pre-flight check, so both refuse the same messages.
-            problem = Sender._problem(message)
+            problem = mime.problem(message)
             if problem:
                 self.refused.append((self.day, message, problem))
                 yield SendResult(message.message_id, accepted=False, retryable=False, error=problem)
@@ -44,3 +47,8 @@ class CaptureTransport:
 
     def send_batch(self, messages: Sequence[OutgoingMessage]) -> list[SendResult]:
         return list(self.send_each(messages))
+
+    @contextlib.contextmanager
+    def prepare_ahead(self) -> Iterator[CaptureTransport]:
+        """The live sender's drain-long helper; nothing is built here, so nothing to start."""
+        yield self
