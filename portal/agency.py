@@ -260,9 +260,11 @@ async def submit(request: Request, token: str) -> Response:
     answer = _answer_of(page, form)
     try:
         async with portal.recording:
-            # Hashing and storing megabytes of files would hold up every other request on the
-            # event loop; in a thread, hashlib releases the GIL while it hashes.
-            heavy = sum(upload.size for upload in form.uploads) > INLINE_UPLOAD_BYTES
+            # Hashing and storing megabytes of files, or waiting for another process's write,
+            # would hold up every other request on the event loop; in a thread it does not
+            # (hashlib releases the GIL while it hashes).
+            big = sum(upload.size for upload in form.uploads) > INLINE_UPLOAD_BYTES
+            heavy = big or not portal.writes_idle()
             recorded = await portal.in_ledger(_record, portal, page, form, answer, thread=heavy)
     except FormErrors as errors:
         return show_form(

@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
 from engine.calendar import today_in_vietnam
+from engine.ledger.transactions import writes_idle
 from notifications.receipts import Desk
 from portal import agency, operator
 from portal.courier import Courier
@@ -67,8 +68,15 @@ class Portal:
         # jostle (in the benchmark some waited 3-5 s behind the others). Admitting a couple at a
         # time, in arrival order, keeps the throughput and bounds the wait.
         self.recording = asyncio.Semaphore(RECORDING_AT_ONCE)
-        dialect = getattr(config.desk.sessions.kw.get("bind"), "dialect", None)
+        self._engine = config.desk.sessions.kw.get("bind")
+        dialect = getattr(self._engine, "dialect", None)
         self.local_ledger = dialect is not None and dialect.name == "sqlite"
+
+    def writes_idle(self) -> bool:
+        """Whether a write to the ledger would start at once: when another process (a tick
+        writing thousands of rows) holds the write lock, an answer is recorded in a thread so
+        the event loop keeps serving pages meanwhile."""
+        return self._engine is None or writes_idle(self._engine)
 
     async def in_ledger(
         self, function: Callable[..., T], *args: Any, thread: bool = False, **kwargs: Any

@@ -5,6 +5,7 @@ write. On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from tests.portal.conftest import (
     PDF,
@@ -136,6 +137,64 @@ def test_large_file_is_recorded_off_the_event_loop(live_portal, monkeypatch) -> 
     assert "Phụ lục.pdf" in text and digest[:12] in text
     in_thread = ["AnyIO worker" in name for name in threads]
     assert in_thread == [not live_portal.app.state.portal.local_ledger, True]
+
+
+def test_an_answer_waits_for_another_process_write_off_the_event_loop(
+    live_portal, monkeypatch
+) -> None:
+    """While another process holds the ledger's write lock (a tick writing many rows), an answer
+    is recorded in a worker thread: the form still opens meanwhile, the answer once it is free."""
+    import fcntl
+    import os
+    import threading
+    import time
+
+    from portal import agency
+
+    portal = live_portal.app.state.portal
+    threads = []
+    record = agency._record
+
+    def watched(*args):
+        threads.append(threading.current_thread().name)
+        return record(*args)
+
+    monkeypatch.setattr(agency, "_record", watched)
+    if not portal.local_ledger:
+        # PostgreSQL has no lock file: its answers are always recorded in worker threads.
+        with live_portal.client() as client:
+            assert post_form(client, live_portal.path("so-noi-vu"), answer()).status_code == 303
+        assert "AnyIO worker" in threads[0]
+        return
+    ledger = Path(portal.desk.sessions.kw["bind"].url.database)
+    # Another open of the lock file conflicts with the portal's as another process's would.
+    fd = os.open(f"{ledger}-writelock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    released = threading.Timer(1.0, fcntl.flock, (fd, fcntl.LOCK_UN))
+    path = live_portal.path("so-noi-vu")
+    try:
+        with live_portal.client() as client:
+            csrf = csrf_of(client.get(path).text)
+            released.start()
+            result = {}
+            poster = threading.Thread(
+                target=lambda: result.update(
+                    posted=post_form(client, path, answer(), csrf=csrf).status_code
+                )
+            )
+            began = time.monotonic()
+            poster.start()
+            time.sleep(0.3)
+            with live_portal.client() as other:
+                assert other.get(path).status_code == 200  # served while the answer waits
+            assert time.monotonic() - began < 1.0
+            poster.join(30)
+    finally:
+        released.cancel()
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+    assert result["posted"] == 303 and threads and "AnyIO worker" in threads[0]
+    assert assignment_state("so-noi-vu") == ("submitted", 1)
 
 
 def test_version_and_receipt_commit_together(live_portal, monkeypatch) -> None:
