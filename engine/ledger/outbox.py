@@ -152,8 +152,11 @@ def enqueue(
     A message without 'key' gets outbox_key(cycle_id, body_id, rung, kind); one without
     'message_id' gets message_id_for(key, domain).
     """
+    rows = _new_rows(messages, domain, now)
+    if not rows:
+        return 0  # an idle tick takes no write lock
     with writing(session):
-        return add(session, messages, domain=domain, now=now)
+        return _insert(session, rows)
 
 
 def add(
@@ -165,13 +168,22 @@ def add(
 ) -> int:
     """enqueue's insert inside the caller's write transaction: the messages are queued exactly
     when whatever else that transaction records commits (a receipt with its submission)."""
+    rows = _new_rows(messages, domain, now)
+    return _insert(session, rows) if rows else 0
+
+
+def _new_rows(
+    messages: Iterable[Mapping[str, Any]], domain: str | None, now: dt.datetime | None
+) -> list[dict[str, Any]]:
     now = aware(now)
     rows: dict[str, dict[str, Any]] = {}
     for message in messages:
         row = _row(message, domain, now)
         rows.setdefault(row["key"], row)
-    if not rows:
-        return 0
+    return list(rows.values())
+
+
+def _insert(session: Session, rows: list[dict[str, Any]]) -> int:
     # executemany of one INSERT: SQLAlchemy sends it as multi-row VALUES statements of
     # ENQUEUE_BATCH rows each ("insertmanyvalues"), compiled once.
     statement = (
@@ -179,7 +191,7 @@ def add(
         .returning(TABLE.c.id)
         .execution_options(insertmanyvalues_page_size=ENQUEUE_BATCH)
     )
-    return len(session.execute(statement, list(rows.values())).all())
+    return len(session.execute(statement, rows).all())
 
 
 def claim(

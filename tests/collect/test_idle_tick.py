@@ -84,6 +84,9 @@ def statements_for_idle_tick(obligation_id: str, bodies: int) -> int:
     finally:
         event.remove(engine, "before_cursor_execute", count)
     assert outcome.enqueued == 0 and not outcome.opened and not outcome.closed
+    # Nothing to write, so no write transaction: an idle tick never takes the write lock.
+    writes = [s for s in statements if s.split()[0].upper() in {"INSERT", "UPDATE", "DELETE"}]
+    assert writes == [] and not any("IMMEDIATE" in s.upper() for s in statements)
     return len(statements)
 
 
