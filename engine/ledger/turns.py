@@ -19,6 +19,7 @@ import fcntl
 import os
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +27,11 @@ from pathlib import Path
 # still applies, then decides); steps between polls of the lock file.
 TURN_TIMEOUT_S = 30.0
 POLL_STEPS_S = (0.0001, 0.0002, 0.0005, 0.001)
+
+
+def _close_quietly(fd: int) -> None:
+    with contextlib.suppress(OSError):
+        os.close(fd)
 
 
 class WriteTurns:
@@ -99,4 +105,6 @@ class WriteTurns:
                 self._lock_file = None
                 return None
             self._fd_pid = os.getpid()
+            # Engines come and go (tests, simulations): the descriptor goes with its turns.
+            weakref.finalize(self, _close_quietly, self._fd)
         return self._fd
