@@ -186,7 +186,7 @@ class Ahead:
             try:
                 while self._pending:  # answers a previous batch left unread
                     self._answer()
-            except (EOFError, OSError, pickle.UnpicklingError):
+            except Exception:  # noqa: BLE001 - a helper that answers wrong is not used again
                 self.close()
                 self._unavailable = True
             return self._worker
@@ -261,7 +261,7 @@ class Built(Sequence):
                         self._chunks.append(answer)
                         continue
                     raise EOFError("an answer of the wrong length")
-                except (EOFError, OSError, pickle.UnpicklingError) as error:
+                except Exception as error:  # noqa: BLE001 - building here is always safe
                     log.warning("letters could not be built ahead (%s); building here", error)
                     self._helper_failed = True
             self._chunks.append(self._build(chunk))
