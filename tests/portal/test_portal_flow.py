@@ -102,15 +102,13 @@ def test_resubmission_opens_on_the_latest_version(live_portal) -> None:
     assert old.status_code == 200 and "không phải lần gửi mới nhất" in old.text
 
 
-def test_large_file_is_recorded_off_the_event_loop(live_portal, monkeypatch) -> None:
-    """A 5 MB attachment is hashed and stored in a worker thread (Portal.in_ledger), a small
-    answer on SQLite on the event loop; the answer, the file and the receipt come out alike."""
-    import hashlib
+def recording_threads(monkeypatch) -> list[str]:
+    """The names of the threads that record answers from now on (the portal runs in-process)."""
     import threading
 
     from portal import agency
 
-    threads = []
+    threads: list[str] = []
     record = agency._record
 
     def watched(*args):
@@ -118,6 +116,15 @@ def test_large_file_is_recorded_off_the_event_loop(live_portal, monkeypatch) -> 
         return record(*args)
 
     monkeypatch.setattr(agency, "_record", watched)
+    return threads
+
+
+def test_large_file_is_recorded_off_the_event_loop(live_portal, monkeypatch) -> None:
+    """A 5 MB attachment is hashed and stored in a worker thread (Portal.in_ledger), a small
+    answer on SQLite on the event loop; the answer, the file and the receipt come out alike."""
+    import hashlib
+
+    threads = recording_threads(monkeypatch)
     with live_portal.client() as client:
         assert post_form(client, live_portal.path("ubnd-son-duong"), answer()).status_code == 303
     big = PDF + b"%" + b"0" * (5 * 1024 * 1024) + b"\n%%EOF\n"
@@ -149,17 +156,8 @@ def test_an_answer_waits_for_another_process_write_off_the_event_loop(
     import threading
     import time
 
-    from portal import agency
-
     portal = live_portal.app.state.portal
-    threads = []
-    record = agency._record
-
-    def watched(*args):
-        threads.append(threading.current_thread().name)
-        return record(*args)
-
-    monkeypatch.setattr(agency, "_record", watched)
+    threads = recording_threads(monkeypatch)
     if not portal.local_ledger:
         # PostgreSQL has no lock file: its answers are always recorded in worker threads.
         with live_portal.client() as client:
