@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 import yaml
 
-from cli.common import DefinitionsOption, fail, load_or_exit, print_table
+from cli.common import DefinitionsOption, fail, print_table
 from cli.definitions_cmds import Format
 
 db_app = typer.Typer(help="Sổ theo dõi (cơ sở dữ liệu).", no_args_is_help=True)
@@ -107,25 +107,9 @@ def status(
 
 
 def _desk(definitions: Path | None):
-    from engine.tokens import load_or_create_secret
-    from notifications.compose import Links
-    from notifications.receipts import Desk
-    from notifications.render import Renderer
-    from notifications.sender import SmtpSettings
+    from cli.portal_cmds import build_desk
 
-    defs = load_or_exit(definitions)
-    settings = _settings()
-    custom = settings.definitions / "templates"
-    return Desk(
-        defs=defs,
-        sessions=_sessions(),
-        renderer=Renderer(custom if custom.is_dir() else None),
-        links=Links(
-            settings.portal_url, load_or_create_secret(settings.secret_key, settings.var_dir)
-        ),
-        mail_domain=SmtpSettings().mail_from.rsplit("@", 1)[-1],
-        files_dir=settings.var_dir / "files",
-    )
+    return build_desk(definitions)
 
 
 def _read_data(path: Path) -> dict:

@@ -17,28 +17,15 @@ review_app = typer.Typer(
 )
 
 
-def files_dir(settings) -> Path:
-    """Where attachments are stored: a configured directory if the settings have one, else var/."""
-    return getattr(settings, "files_dir", None) or settings.var_dir / "files"
-
-
 def build_desk(definitions: Path | None = None):
     """The Desk from the environment (KEHOACH_*), exiting with a clear message when it cannot."""
     from pydantic import ValidationError
 
-    from notifications.receipts import Desk
     from tasks import runtime
 
     defs = load_or_exit(definitions)
     try:
-        return Desk(
-            defs=defs,
-            sessions=runtime.sessions(),
-            renderer=runtime.renderer(),
-            links=runtime.links(),
-            mail_domain=runtime.mail_domain(),
-            files_dir=files_dir(runtime.settings()),
-        )
+        return runtime.desk(defs)
     except (ValidationError, ValueError, OSError) as error:
         fail(f"cấu hình không hợp lệ: {error}")
 

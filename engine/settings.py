@@ -18,10 +18,16 @@ class Settings(BaseSettings):
     portal_url: str = "http://127.0.0.1:8080"
     secret_key: str | None = None
     timezone: str = "Asia/Ho_Chi_Minh"
+    # Where attachments are stored (content-addressed); default: files/ under var_dir.
+    files_dir: Path | None = None
 
     @property
     def ledger_url(self) -> str:
         return self.database_url or f"sqlite:///{self.var_dir / 'kehoach.db'}"
+
+    @property
+    def attachments_dir(self) -> Path:
+        return self.files_dir or self.var_dir / "files"
 
 
 def get_settings() -> Settings:

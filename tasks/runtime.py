@@ -18,6 +18,7 @@ from engine.ledger.db import make_engine, session_factory
 from engine.settings import Settings, get_settings
 from engine.tokens import load_or_create_secret
 from notifications.compose import Links
+from notifications.receipts import Desk
 from notifications.render import Renderer
 from notifications.sender import Sender, SmtpSettings
 from tasks.steps import TickEnv
@@ -70,6 +71,19 @@ def links() -> Links:
 
 def mail_domain() -> str:
     return smtp_settings().mail_from.rsplit("@", 1)[-1]
+
+
+def desk(defs: Definitions | None = None) -> Desk:
+    """Where answers are received (the portal, `kehoach submit` and `review`), from the
+    settings; `defs` when the caller loaded definitions of its own (a --definitions option)."""
+    return Desk(
+        defs=defs or definitions(),
+        sessions=sessions(),
+        renderer=renderer(),
+        links=links(),
+        mail_domain=mail_domain(),
+        files_dir=settings().attachments_dir,
+    )
 
 
 def tick_env(as_of: dt.date | None) -> TickEnv:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import subprocess
@@ -32,11 +33,11 @@ def operator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mail_sink):
         }
     )
 
-    def kehoach(*args: str) -> subprocess.CompletedProcess[str]:
+    def kehoach(*args: str, **more_env: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "cli.main", *args],
             cwd=REPO,
-            env=env,
+            env={**env, **more_env},
             capture_output=True,
             text=True,
             timeout=120,
@@ -92,6 +93,26 @@ def test_submit_validates_records_and_sends_a_receipt(operator, tmp_path: Path) 
     assert len(receipts) == 1 and receipts[0]["to"] == ["van-thu@stp.tuyenquang.example"]
     assert receipts[0]["state"] == "sent", result.stdout + result.stderr  # at once, not next tick
     assert "Đã gửi 1 thư" in result.stdout
+    digest = hashlib.sha256(report.read_bytes()).hexdigest()
+    assert (tmp_path / "var" / "files" / digest[:2] / digest).is_file()  # the default store
+
+
+def test_attachments_go_to_the_configured_directory(operator, tmp_path: Path) -> None:
+    """KEHOACH_FILES_DIR moves the attachment store (the CLI and the portal share it)."""
+    data = tmp_path / "data.json"
+    data.write_text(json.dumps({"so_tin_bai": "2", "ket_qua": "Hai tin."}), "utf-8")
+    report = tmp_path / "bc.pdf"
+    report.write_bytes(b"%PDF-1.4\n% stored elsewhere\n")
+    store = tmp_path / "kho-tep"
+    result = operator(
+        "submit", "quarterly-report", "2026-Q1", "so-tu-phap",
+        "--data", str(data), "--attach", str(report), "--as-of", "2026-03-10",
+        KEHOACH_FILES_DIR=str(store),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    digest = hashlib.sha256(report.read_bytes()).hexdigest()
+    assert (store / digest[:2] / digest).is_file()
+    assert not (tmp_path / "var" / "files").exists()
 
 
 @pytest.mark.parametrize(

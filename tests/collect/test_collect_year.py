@@ -63,18 +63,11 @@ def run_artifact(key: str, flow_run_id):
 
 
 def submit(body: str, period: str, day: dt.date) -> None:
-    from notifications.receipts import Desk, find_assignment
+    from notifications.receipts import find_assignment
     from notifications.receipts import submit as record
     from tasks import runtime
 
-    desk = Desk(
-        runtime.definitions(),
-        runtime.sessions(),
-        runtime.renderer(),
-        runtime.links(),
-        runtime.mail_domain(),
-        runtime.settings().var_dir / "files",
-    )
+    desk = runtime.desk()
     assignment = find_assignment(desk, OBLIGATION, period, body)
     record(
         desk,

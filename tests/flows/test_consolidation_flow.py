@@ -30,18 +30,11 @@ APPROVER = "Trần Thị B, Phó Giám đốc Sở Văn hóa, Thể thao và Du 
 
 
 def submit(body: str, day: dt.date, so_tin_bai: int, kinh_phi: str, *, late: bool = False):
-    from notifications.receipts import Desk, find_assignment
+    from notifications.receipts import find_assignment
     from notifications.receipts import submit as record
     from tasks import runtime
 
-    desk = Desk(
-        runtime.definitions(),
-        runtime.sessions(),
-        runtime.renderer(),
-        runtime.links(),
-        runtime.mail_domain(),
-        runtime.settings().var_dir / "files",
-    )
+    desk = runtime.desk()
     record(
         desk,
         find_assignment(desk, UPSTREAM, "2026", body),

@@ -26,18 +26,11 @@ BRIEFING = "press-briefing"
 
 
 def submit_item(body: str, day: dt.date, values: dict) -> None:
-    from notifications.receipts import Desk, find_assignment
+    from notifications.receipts import find_assignment
     from notifications.receipts import submit as record
     from tasks import runtime
 
-    desk = Desk(
-        runtime.definitions(),
-        runtime.sessions(),
-        runtime.renderer(),
-        runtime.links(),
-        runtime.mail_domain(),
-        runtime.settings().var_dir / "files",
-    )
+    desk = runtime.desk()
     record(
         desk,
         find_assignment(desk, f"{BRIEFING}-items", "2026-03", body),

@@ -216,6 +216,6 @@ def live_portal(kehoach_env, mail_sink, monkeypatch, tmp_path) -> Iterator[LiveP
             app=app,
             clock=clock,
             mail_dir=mail_sink.mail_dir,
-            files_dir=runtime.settings().var_dir / "files",
+            files_dir=app.state.portal.desk.files_dir,
             links=links,
         )

@@ -86,7 +86,6 @@ def test_thirty_days_simulated_and_ticked_send_the_same_letters(
     from cli.simulator.personas import Cast, load_personas
     from cli.simulator.runs import run_slot
     from engine.calendar import LegalCalendar
-    from notifications.receipts import Desk
     from tasks import runtime
 
     kehoach_env(FIXTURE_DEFS)
@@ -127,14 +126,7 @@ def test_thirty_days_simulated_and_ticked_send_the_same_letters(
     run.ledger.dispose()
 
     # The live path: `kehoach tick` on the days the deployments run, the agencies after it.
-    desk = Desk(
-        runtime.definitions(),
-        runtime.sessions(),
-        runtime.renderer(),
-        runtime.links(),
-        runtime.mail_domain(),
-        runtime.settings().var_dir / "files",
-    )
+    desk = runtime.desk()
     agencies = Agencies(desk, cast, LegalCalendar(defs.calendars))
     slots = [run_slot(o) for o in defs.obligations.values()]
     sent_on: dict[str, dt.date] = {}
