@@ -15,7 +15,7 @@ from sqlalchemy import Connection, bindparam, select
 from engine.definitions.models import Definitions, Obligation
 from engine.ledger.assignments import AttachmentInfo
 from engine.ledger.models import Assignment, Attachment, Cycle, Event, Submission
-from engine.ledger.queries import StatusRow
+from engine.ledger.queries import StatusRow, status_row
 from engine.ledger.results import SubmissionView, submission_history
 from engine.ledger.states import AWAITING, UNDER_REVIEW, AssignmentState, CycleState
 from engine.ledger.transactions import committing
@@ -150,18 +150,8 @@ def load_page(
     if history:
         with desk.sessions() as session:
             versions = tuple(submission_history(session, assignment_id))
-    status = StatusRow(
-        obligation_id=row.obligation_id,
-        period_key=row.period_key,
-        cycle_state=row.cycle_state,
-        cycle_due_on=row.cycle_due_on,
-        closes_on=row.closes_on,
-        assignment_id=row.id,
-        body_id=row.body_id,
-        body_name=row.body_name,
-        state=row.state,
-        due_on=row.due_on,
-        requested_on=row.requested_on,
+    status = status_row(
+        row,
         latest_version=latest.version if latest else 0,
         last_submitted_at=latest.submitted_at if latest else None,
         overdue=None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, selectinload
@@ -58,24 +59,41 @@ def status_rows(
     with committing(session):
         rows = session.execute(query).all()
     return [
-        StatusRow(
-            obligation_id=row.obligation_id,
-            period_key=row.period_key,
-            cycle_state=row.cycle_state,
-            cycle_due_on=row.cycle_due_on,
-            closes_on=row.closes_on,
-            assignment_id=row.id,
-            body_id=row.body_id,
-            body_name=row.body_name,
-            state=row.state,
-            due_on=row.due_on,
-            requested_on=row.requested_on,
+        status_row(
+            row,
             latest_version=row.latest_version,
             last_submitted_at=row.last_submitted_at,
             overdue=None if today is None else (row.state in AWAITING and today > row.due_on),
         )
         for row in rows
     ]
+
+
+def status_row(
+    row: Any,
+    *,
+    latest_version: int,
+    last_submitted_at: dt.datetime | None,
+    overdue: bool | None,
+) -> StatusRow:
+    """A StatusRow from a row carrying the assignment's and its cycle's columns under the names
+    assignment_rows_query gives them (the portal's page query uses the same names)."""
+    return StatusRow(
+        obligation_id=row.obligation_id,
+        period_key=row.period_key,
+        cycle_state=row.cycle_state,
+        cycle_due_on=row.cycle_due_on,
+        closes_on=row.closes_on,
+        assignment_id=row.id,
+        body_id=row.body_id,
+        body_name=row.body_name,
+        state=row.state,
+        due_on=row.due_on,
+        requested_on=row.requested_on,
+        latest_version=latest_version,
+        last_submitted_at=last_submitted_at,
+        overdue=overdue,
+    )
 
 
 def find_assignment(
