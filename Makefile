@@ -6,8 +6,9 @@ UV := $(BIN)/uv
 
 .PHONY: install system-deps run test lint schema bench clean
 
-# Debian packages the browser and document tests use; without them those tests skip.
-SYSTEM_PACKAGES := chromium chromium-driver libreoffice-writer-nogui poppler-utils fonts-liberation2
+# Debian packages the browser, document and mail-intake tests use; without them those tests skip.
+SYSTEM_PACKAGES := chromium chromium-driver libreoffice-writer-nogui poppler-utils fonts-liberation2 \
+	dovecot-imapd
 
 $(BIN)/kehoach: pyproject.toml uv.lock
 	test -x $(UV) || ($(PY) -m venv $(VENV) && $(BIN)/pip install --quiet "uv==0.13.9")
@@ -27,11 +28,11 @@ run: install
 
 # Installs what is missing when we can (root with apt-get); otherwise says what is missing.
 system-deps:
-	@missing=""; \
-	for tool in chromium soffice pdftoppm; do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	@missing=""; export PATH="$$PATH:/usr/sbin"; \
+	for tool in chromium soffice pdftoppm dovecot; do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		echo "Installing Debian packages for browser and document tests:$$missing"; \
+		echo "Installing Debian packages for browser, document and intake tests:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 			--no-install-recommends $(SYSTEM_PACKAGES) >/dev/null; \
 	else \
@@ -40,6 +41,7 @@ system-deps:
 
 test: install system-deps
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/kehoach deployments sync --check
 	$(BIN)/pytest
