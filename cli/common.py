@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from engine.definitions.models import Definitions
+
+if TYPE_CHECKING:
+    from engine.definitions.loader import LoadResult
 
 DefinitionsOption = typer.Option(
     None,
@@ -27,6 +31,13 @@ def definitions_dir(given: Path | None) -> Path:
 
 def load_or_exit(given: Path | None) -> Definitions:
     """Load the definitions, or print every problem as path:line:col and exit 1."""
+    definitions = load_result_or_exit(given).definitions
+    assert definitions is not None
+    return definitions
+
+
+def load_result_or_exit(given: Path | None) -> LoadResult:
+    """The loader's whole answer (definitions and warnings), or every problem printed and exit 1."""
     from engine.definitions.loader import load_definitions
 
     directory = definitions_dir(given)
@@ -38,7 +49,7 @@ def load_or_exit(given: Path | None) -> Definitions:
             print(problem, file=sys.stderr)
         print(f"{len(result.problems)} lỗi trong định nghĩa.", file=sys.stderr)
         raise typer.Exit(1)
-    return result.definitions
+    return result
 
 
 def fail(message: str, code: int = 1) -> None:

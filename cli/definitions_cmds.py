@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sys
 from enum import StrEnum
 from pathlib import Path
 
 import typer
 
-from cli.common import DefinitionsOption, definitions_dir, fail, load_or_exit, print_table
+from cli.common import (
+    DefinitionsOption,
+    definitions_dir,
+    fail,
+    load_or_exit,
+    load_result_or_exit,
+    print_table,
+)
 
 ACTION_NAMES = {
     "open-cycle": "Mở kỳ",
@@ -30,16 +38,30 @@ class Format(StrEnum):
 
 def validate(definitions: Path | None = DefinitionsOption) -> None:
     """Kiểm tra toàn bộ định nghĩa; in lỗi dạng tệp:dòng:cột."""
+    from engine.bodies import placeholder_bodies
+    from engine.calendar import today_in_vietnam
     from engine.definitions.coverage import coverage
 
-    defs = load_or_exit(definitions)
+    result = load_result_or_exit(definitions)
+    defs = result.definitions
+    assert defs is not None
+    for warning in result.warnings:
+        print(warning, file=sys.stderr)
     cov = coverage(defs)
+    today = today_in_vietnam()
+    active = sum(body.exists_on(today) for body in defs.bodies.values())
+    placeholders = len(placeholder_bodies(defs, today))
+    warned = f"; {len(result.warnings)} cảnh báo (xem ở trên)" if result.warnings else ""
     print(
         f"Định nghĩa hợp lệ: {len(defs.bodies)} cơ quan, {len(defs.groups)} nhóm, "
         f"{len(defs.roles)} vai trò, {len(defs.obligations)} nghĩa vụ; "
         f"{cov.cited}/{cov.total} mục của kế hoạch được trích dẫn; "
         f"mục giao việc có nghĩa vụ: {cov.required_covered}/{cov.required_total} "
-        f"({cov.required_span})."
+        f"({cov.required_span}){warned}."
+    )
+    print(
+        f"Hộp thư mẫu (.example): {placeholders}/{active} cơ quan đang hoạt động chưa có hộp thư"
+        " thật; nhập danh bạ bằng `kehoach bodies import`."
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import typer
 
 from cli import (
+    bodies_cmds,
     definitions_cmds,
     ledger_cmds,
     portal_cmds,
@@ -23,6 +24,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 definitions_cmds.register(app)
+bodies_cmds.register(app)
 ledger_cmds.register(app)
 run_cmds.register(app)
 portal_cmds.register(app)

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from engine.definitions.models import Body, Definitions, Obligation, RoleHolder, Target
+from engine.definitions.models import (
+    Body,
+    Definitions,
+    Obligation,
+    RoleHolder,
+    Target,
+    is_placeholder_address,
+)
 
 
 def holder_covers(holder: RoleHolder, on: dt.date) -> bool:
@@ -110,3 +117,16 @@ def resolve_target(
         mailboxes = assignee.mailboxes
         return list(dict.fromkeys(mailboxes.head if target.mailbox == "head" else mailboxes.cc))
     return list(dict.fromkeys(address for body in bodies for address in body.mailboxes.to))
+
+
+def placeholder_bodies(defs: Definitions, on: dt.date) -> list[Body]:
+    """Bodies existing on the day with a mailbox still on the reserved `.example` domain."""
+    return [
+        body
+        for body in defs.bodies.values()
+        if body.exists_on(on)
+        and any(
+            is_placeholder_address(address)
+            for address in (*body.mailboxes.to, *body.mailboxes.head, *body.mailboxes.cc)
+        )
+    ]

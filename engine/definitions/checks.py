@@ -53,7 +53,14 @@ def check_definitions(
         findings += _check_plan(defs, refs, complete and "obligations" not in unparsed)
     for body in defs.bodies.values():
         findings += _check_body(body, refs)
+    findings += _check_body_codes(defs)
+    for group in defs.groups.values():
+        if group.catalogue is not None and group.catalogue.parent is not None:
+            keys = ("catalogue", "parent")
+            findings += refs.check("bodies", group.catalogue.parent, ("groups", group.id), keys)
     findings += _check_roles(defs, refs)
+    if complete and "obligations" not in unparsed:
+        findings += _unused_roles(defs)
     for obligation in defs.obligations.values():
         findings += _check_obligation(obligation, refs)
     findings += _check_downstream_cycles(defs)
@@ -196,6 +203,47 @@ def _check_body(body: Body, refs: _References) -> list[Finding]:
         )
         findings.append(Finding(*item, ("successors",), message))
     return findings
+
+
+def _check_body_codes(defs: Definitions) -> list[Finding]:
+    """An official code names one unit: two bodies with it would split its mail and its answers."""
+    findings = []
+    first_with: dict[str, str] = {}
+    for body in defs.bodies.values():
+        if body.code is None:
+            continue
+        key = body.code.lstrip("0")
+        if key in first_with:
+            message = f"mã đơn vị '{body.code}' đã dùng cho cơ quan '{first_with[key]}'"
+            findings.append(Finding("bodies", body.id, ("code",), message))
+        else:
+            first_with[key] = body.id
+    return findings
+
+
+def roles_in_use(defs: Definitions) -> set[str]:
+    """Roles some obligation names: responsible, recipient, a rung's cc or escalate_to."""
+    used: set[str] = set()
+    for obligation in defs.obligations.values():
+        used.update(obligation.responsible.roles)
+        targets = [obligation.recipient]
+        for rung in obligation.ladder:
+            targets += [*rung.cc, *rung.escalate_to]
+        used.update(target.role for target in targets if target.role is not None)
+    return used
+
+
+def _unused_roles(defs: Definitions) -> list[Finding]:
+    used = roles_in_use(defs)
+    message = (
+        "vai trò '{}' không được nghĩa vụ nào dùng (responsible, recipient, cc, escalate_to):"
+        " giao cho vai trò phần việc kế hoạch nêu, hoặc xóa vai trò nếu kế hoạch không cần"
+    )
+    return [
+        Finding("roles", role_id, ("id",), message.format(role_id), warning=True)
+        for role_id in defs.roles
+        if role_id not in used
+    ]
 
 
 def _dates_in_order(

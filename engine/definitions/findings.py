@@ -20,7 +20,8 @@ from pydantic import BaseModel
 from engine.definitions.models import ID_PATTERN
 from engine.definitions.yamlmarks import Loc
 
-SECTIONS = ("plan", "bodies", "groups", "roles", "obligations", "calendar")
+SECTIONS = ("plan", "bodies", "groups", "roles", "obligations", "calendar", "addresses")
+WARNING_LABEL = "cảnh báo"
 
 
 @dataclass(frozen=True)
@@ -29,12 +30,14 @@ class Problem:
     line: int
     col: int
     message: str
+    warning: bool = False
 
     def __str__(self) -> str:
+        message = f"{WARNING_LABEL}: {self.message}" if self.warning else self.message
         # Line 0 means "the directory as a whole" (for instance: no plan at all).
         if self.line <= 0:
-            return f"{self.path}: {self.message}"
-        return f"{self.path}:{self.line}:{self.col}: {self.message}"
+            return f"{self.path}: {message}"
+        return f"{self.path}:{self.line}:{self.col}: {message}"
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,7 @@ class Finding:
     item_id: str | int
     keys: tuple[str | int, ...]
     message: str
+    warning: bool = False  # reported, but the definitions still load
 
 
 def display_path(path: Path | str) -> str:
@@ -77,6 +81,12 @@ _PATTERNS = {
     r"^[IVX]+(\.[0-9]+)*$": "số hiệu mục {value} không hợp lệ: số La Mã rồi các số, cách nhau"
     " bằng dấu chấm (ví dụ III.3)",
     r"^\d{4}-\d{2}(-\d{2})?$": "ngày {value} không hợp lệ: dùng dạng YYYY-MM-DD hoặc YYYY-MM",
+    r"^[0-9]{2,5}$": "mã đơn vị hành chính {value} không hợp lệ: từ 2 đến 5 chữ số, ví dụ"
+    " '02269' (viết trong dấu nháy để giữ số 0 đầu)",
+    r"^[0-9]{2}$": "mã tỉnh {value} không hợp lệ: 2 chữ số trong dấu nháy, ví dụ '08'",
+    r"^[a-z0-9][a-z0-9/_-]*\.yaml$": "tên tệp {value} không hợp lệ: đường dẫn trong thư mục"
+    " định nghĩa, chữ thường không dấu, kết thúc bằng .yaml, ví dụ 'bodies/communes.yaml'",
+    r"^[a-z0-9-]*$": "tiền tố {value} không hợp lệ: chỉ chữ thường không dấu, chữ số và '-'",
     r"^[a-z][a-z0-9_]*$": "mã trường {value} không hợp lệ: chữ thường không dấu, chữ số và dấu"
     " gạch dưới '_', bắt đầu bằng chữ",
 }

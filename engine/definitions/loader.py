@@ -10,7 +10,7 @@ import difflib
 import hashlib
 import os
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,8 @@ from pydantic import BaseModel, ValidationError
 from engine.definitions.checks import check_definitions
 from engine.definitions.findings import Finding, Problem, display_path, explain_error
 from engine.definitions.models import (
+    AddressEntry,
+    AddressesFile,
     BodiesFile,
     Body,
     CalendarFile,
@@ -42,6 +44,7 @@ FILE_MODELS: dict[str, type[BaseModel]] = {
     "roles": GroupsFile,
     "obligations": ObligationsFile,
     "calendar": CalendarFile,
+    "addresses": AddressesFile,
 }
 _ITEM_MODELS: dict[str, type[BaseModel]] = {
     "bodies": Body,
@@ -49,7 +52,7 @@ _ITEM_MODELS: dict[str, type[BaseModel]] = {
     "roles": Role,
     "obligations": Obligation,
 }
-_KEYS_HINT = "plan, bodies, groups, roles, obligations hoặc calendar"
+_KEYS_HINT = "plan, bodies, groups, roles, obligations, calendar hoặc addresses"
 _NOUNS = {"bodies": "cơ quan", "groups": "nhóm", "roles": "vai trò", "obligations": "nghĩa vụ"}
 # Longest first: "x.subject.txt" is the subject of template "x", not a template "x.subject".
 _TEMPLATE_SUFFIXES = (".subject.txt", ".txt", ".html")
@@ -59,6 +62,7 @@ _TEMPLATE_SUFFIXES = (".subject.txt", ".txt", ".html")
 class LoadResult:
     definitions: Definitions | None
     problems: list[Problem]
+    warnings: list[Problem] = field(default_factory=list)
 
 
 def default_definitions_dir() -> Path:
@@ -98,6 +102,7 @@ class _Loading:
         self.plan_source: _Source | None = None
         self.items: dict[str, dict[str, Any]] = {section: {} for section in _ITEM_MODELS}
         self.calendars: dict[int, CalendarOverride] = {}
+        self.addresses: list[tuple[AddressEntry, _Source, Loc]] = []
         self.origins: dict[tuple[str, str], tuple[_Source, Loc]] = {}
         self.unparsed: dict[str, set[str]] = defaultdict(set)
         # A file we could not read at all may define anything: references into it are unknown.
@@ -129,9 +134,11 @@ class _Loading:
         findings = check_definitions(definitions, self.unparsed, complete=not self.opaque)
         if structure_ok:
             findings += _date_findings(definitions, already_wrong=bool(findings))
-        self.problems += [self.locate(finding) for finding in findings]
-        self.problems.sort(key=lambda p: (p.path, p.line, p.col, p.message))
-        return LoadResult(None if self.problems else definitions, self.problems)
+        located = [self.locate(finding) for finding in findings]
+        self.problems += [problem for problem in located if not problem.warning]
+        warnings = sorted((p for p in located if p.warning), key=_position)
+        self.problems.sort(key=_position)
+        return LoadResult(None if self.problems else definitions, self.problems, warnings)
 
     def problem_at(self, source: _Source, loc: Loc, message: str) -> None:
         self.problems.append(Problem(source.path, *source.position(loc), message))
@@ -216,6 +223,9 @@ class _Loading:
             self.origins[("plan", parsed.plan.id)] = (source, ("plan",))
         elif isinstance(parsed, CalendarFile):
             self.add_calendar(source, parsed.calendar)
+        elif isinstance(parsed, AddressesFile):
+            for index, entry in enumerate(parsed.addresses):
+                self.add_address(entry, source, ("addresses", index))
         else:
             for section in _ITEM_MODELS:
                 for index, item in enumerate(getattr(parsed, section, ())):
@@ -243,10 +253,37 @@ class _Loading:
         self.calendars[calendar.year] = calendar
         self.origins[key] = (source, ("calendar",))
 
+    def add_address(self, entry: AddressEntry, source: _Source, loc: Loc) -> None:
+        key = ("addresses", entry.body)
+        if key in self.origins:
+            first, first_loc = self.origins[key]
+            where = f"{first.path}:{first.position(first_loc)[0]}"
+            message = f"hộp thư của cơ quan '{entry.body}' bị khai báo trùng (đã có ở {where})"
+            self.problem_at(source, (*loc, "body"), message)
+            return
+        self.origins[key] = (source, loc)
+        self.addresses.append((entry, source, loc))
+
+    def overlaid_bodies(self) -> dict[str, Body]:
+        """The bodies with the address book's mailboxes in place of their own."""
+        bodies = dict(self.items["bodies"])
+        for entry, source, loc in self.addresses:
+            body = bodies.get(entry.body)
+            if body is not None:
+                bodies[entry.body] = body.model_copy(
+                    update={"mailboxes": entry.apply(body.mailboxes)}
+                )
+            elif not self.opaque and entry.body not in self.unparsed["bodies"]:
+                guess = difflib.get_close_matches(entry.body, sorted(bodies), n=1)
+                hint = f"; có phải '{guess[0]}'?" if guess else ""
+                message = f"cơ quan '{entry.body}' không tồn tại{hint}"
+                self.problem_at(source, (*loc, "body"), message)
+        return bodies
+
     def definitions(self, templates: frozenset[str], digest: str) -> Definitions:
         fields = dict(
             plan=self.plan,
-            bodies=self.items["bodies"],
+            bodies=self.overlaid_bodies(),
             groups=self.items["groups"],
             roles=self.items["roles"],
             obligations=self.items["obligations"],
@@ -264,7 +301,12 @@ class _Loading:
         if origin is None:
             return Problem(display_path(self.directory), 0, 0, finding.message)
         source, loc = origin
-        return Problem(source.path, *source.position((*loc, *finding.keys)), finding.message)
+        position = source.position((*loc, *finding.keys))
+        return Problem(source.path, *position, finding.message, finding.warning)
+
+
+def _position(problem: Problem) -> tuple[str, int, int, str]:
+    return problem.path, problem.line, problem.col, problem.message
 
 
 def _date_findings(definitions: Definitions, already_wrong: bool) -> list[Finding]:

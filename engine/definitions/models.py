@@ -130,8 +130,26 @@ class Successor(Strict):
         return self
 
 
+UnitCode = Annotated[
+    str,
+    Field(
+        pattern=r"^[0-9]{2,5}$",
+        description="Mã đơn vị hành chính theo danh mục của Tổng cục Thống kê, ví dụ '02269'.",
+    ),
+]
+
+
+def is_placeholder_address(address: str) -> bool:
+    """An address under the reserved `.example` domain: seed data, not a real mailbox."""
+    domain = address.rpartition("@")[2].strip().rstrip(".>").lower()
+    return domain == "example" or domain.endswith(".example")
+
+
 class Body(Strict):
     id: Id
+    code: UnitCode | None = Field(
+        default=None, description="Mã đơn vị hành chính (cấp xã: mã trong danh mục chính thức)."
+    )
     name: str = Field(description="Tên đầy đủ tiếng Việt.")
     short_name: str
     aliases: list[str] = Field(default_factory=list, description="Tên khác (tên cũ).")
@@ -156,10 +174,66 @@ class BodiesFile(Strict):
     bodies: list[Body]
 
 
+class PlaceholderMailboxes(Strict):
+    """Seed mailboxes for catalogue units the province has not given yet; `{id}` is the body id."""
+
+    to: str = Field(description="Ví dụ 'van-thu@{id}.tuyenquang.example'.")
+    head: str | None = Field(default=None, description="Ví dụ 'chu-tich@{id}.tuyenquang.example'.")
+    cc: str | None = None
+
+    @field_validator("to", "head", "cc")
+    @classmethod
+    def _placeholder(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        if "{id}" not in value:
+            raise ValueError(f"hộp thư mẫu {value!r} cần chứa '{{id}}' (định danh cơ quan)")
+        address = value.replace("{id}", "co-quan")
+        check_emails([address])
+        if not is_placeholder_address(address):
+            raise ValueError(
+                f"hộp thư mẫu {value!r} phải thuộc tên miền dành riêng '.example': hộp thư thật"
+                " của cơ quan được nhập bằng `kehoach bodies import`"
+            )
+        return value
+
+
+class UnitCatalogue(Strict):
+    """The group's members are the official catalogue's units of one province (GSO codes),
+    written into `file` by `kehoach bodies communes`."""
+
+    province: str = Field(
+        pattern=r"^[0-9]{2}$", description="Mã tỉnh, thành phố trong danh mục, ví dụ '08'."
+    )
+    file: str = Field(
+        pattern=r"^[a-z0-9][a-z0-9/_-]*\.yaml$",
+        description="Tệp (đường dẫn trong thư mục định nghĩa) do lệnh ghi, ví dụ"
+        " 'bodies/communes.yaml'.",
+    )
+    kind: BodyKind = Field(default=BodyKind.ubnd_xa, description="Loại cơ quan của các đơn vị.")
+    valid_from: dt.date = Field(description="Ngày các đơn vị bắt đầu hoạt động.")
+    parent: Id | None = Field(default=None, description="Cơ quan chủ quản của các đơn vị.")
+    name_prefix: str = Field(
+        default="Ủy ban nhân dân", description="Đứng trước tên đơn vị trong tên cơ quan."
+    )
+    short_prefix: str = Field(default="UBND", description="Đứng trước tên đơn vị trong tên gọn.")
+    id_prefix: str = Field(
+        default="ubnd-", pattern=r"^[a-z0-9-]*$", description="Đứng trước định danh sinh ra."
+    )
+    placeholder: PlaceholderMailboxes = Field(
+        description="Hộp thư mẫu (.example) cho đơn vị chưa có hộp thư thật."
+    )
+
+
 class Group(Strict):
     id: Id
     name: str
     description: str = ""
+    catalogue: UnitCatalogue | None = Field(
+        default=None,
+        description="Thành viên lấy từ danh mục đơn vị hành chính chính thức"
+        " (lệnh `kehoach bodies communes`).",
+    )
 
 
 class RoleHolder(Strict):
@@ -485,3 +559,31 @@ class Definitions(BaseModel):
 
 class CalendarFile(Strict):
     calendar: CalendarOverride
+
+
+class AddressEntry(Strict):
+    """Mailboxes that replace a body's own (the address book the province sends); a key left
+    out keeps the body's value."""
+
+    body: Id
+    to: list[Email] | None = Field(default=None, min_length=1)
+    head: list[Email] | None = None
+    cc: list[Email] | None = None
+    source: str = Field(default="", description="Nguồn, ví dụ 'danh-ba.xlsx, dòng 12'.")
+
+    @field_validator("to", "head", "cc")
+    @classmethod
+    def _emails(cls, values: list[str] | None) -> list[str] | None:
+        return values if values is None else check_emails(values)
+
+    def apply(self, mailboxes: Mailboxes) -> Mailboxes:
+        """The body's mailboxes with this entry's keys replacing its own."""
+        return Mailboxes(
+            to=self.to if self.to is not None else mailboxes.to,
+            head=self.head if self.head is not None else mailboxes.head,
+            cc=self.cc if self.cc is not None else mailboxes.cc,
+        )
+
+
+class AddressesFile(Strict):
+    addresses: list[AddressEntry]

@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from engine.definitions.models import (
+    AddressesFile,
     BodiesFile,
     CalendarFile,
     GroupsFile,
@@ -21,6 +22,7 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "groups.schema.json": GroupsFile,
     "obligations.schema.json": ObligationsFile,
     "calendar.schema.json": CalendarFile,
+    "addresses.schema.json": AddressesFile,
 }
 
 
