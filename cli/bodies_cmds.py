@@ -200,7 +200,7 @@ def import_book(
     result = match_book(defs, rows, today_in_vietnam(), file.name)
     _print_import(result, len(rows))
     changes = mailbox_changes(defs, result.entries.values())
-    print(f"Thay đổi hộp thư: {len(changes)}" + (":" if changes else "."))
+    print(f"Thay đổi hộp thư ({len(changes)})" + (":" if changes else ": không có."))
     for body, kind, before, after in changes:
         print(f"  {body.id} {kind}: {', '.join(before) or '(trống)'} → {', '.join(after)}")
     if dry_run:

@@ -19,7 +19,7 @@ from engine.definitions.namekeys import name_key, plain_key
 
 ADDRESSES_FILE = "addresses.yaml"
 MAILBOX_KINDS = ("to", "head", "cc")
-_SEPARATORS = re.compile(r"[\s,;]+")
+_SEPARATORS = re.compile(r"[,;\n]+")
 
 
 @dataclass(frozen=True)
@@ -55,14 +55,17 @@ class BookImport:
 
     @property
     def refused(self) -> int:
-        """Rows not imported: unmatched, invalid, or conflicting with another row."""
-        conflicting = {row.number for row, _, _, conflict in self.duplicates if conflict}
+        """Rows not imported: unmatched, invalid, or conflicting with another row (both)."""
+        conflicting = set()
+        for row, first, _, conflict in self.duplicates:
+            if conflict:
+                conflicting.update((row.number, first))
         return len(self.unmatched) + len(self.invalid) + len(conflicting)
 
 
 def split_addresses(cell: str) -> list[str]:
     """A cell's addresses: one or several, separated by commas, semicolons, spaces or lines."""
-    return [part for part in _SEPARATORS.split(cell.strip()) if part]
+    return [part.strip() for part in _SEPARATORS.split(cell) if part.strip()]
 
 
 class _Index:

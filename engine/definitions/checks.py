@@ -222,21 +222,30 @@ def _check_body_codes(defs: Definitions) -> list[Finding]:
 
 
 def roles_in_use(defs: Definitions) -> set[str]:
-    """Roles some obligation names: responsible, recipient, a rung's cc or escalate_to."""
+    """Roles some obligation names: in `responsible.roles`, or as a `role:` target anywhere in
+    it (recipient, a rung's cc or escalate_to, any later declaration of the same shape)."""
     used: set[str] = set()
     for obligation in defs.obligations.values():
         used.update(obligation.responsible.roles)
-        targets = [obligation.recipient]
-        for rung in obligation.ladder:
-            targets += [*rung.cc, *rung.escalate_to]
-        used.update(target.role for target in targets if target.role is not None)
+        used.update(_role_targets(obligation.model_dump()))
     return used
+
+
+def _role_targets(value: object) -> Iterator[str]:
+    if isinstance(value, dict):
+        if isinstance(value.get("role"), str):
+            yield value["role"]
+        for item in value.values():
+            yield from _role_targets(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _role_targets(item)
 
 
 def _unused_roles(defs: Definitions) -> list[Finding]:
     used = roles_in_use(defs)
     message = (
-        "vai trò '{}' không được nghĩa vụ nào dùng (responsible, recipient, cc, escalate_to):"
+        "vai trò '{}' không được nghĩa vụ nào dùng (responsible, recipient, cc, escalate_to…):"
         " giao cho vai trò phần việc kế hoạch nêu, hoặc xóa vai trò nếu kế hoạch không cần"
     )
     return [

@@ -206,6 +206,13 @@ class _Loading:
     def salvage(self, source: _Source, value: dict[str, Any]) -> None:
         """Keep the valid items of a file with errors, so that cross-checks still run."""
         for section, raw in value.items():
+            if section == "addresses" and isinstance(raw, list):
+                for index, raw_entry in enumerate(raw):
+                    try:
+                        entry = AddressEntry.model_validate(raw_entry)
+                    except ValidationError:
+                        continue
+                    self.add_address(entry, source, ("addresses", index))
             if section not in _ITEM_MODELS or not isinstance(raw, list):
                 continue
             for index, raw_item in enumerate(raw):

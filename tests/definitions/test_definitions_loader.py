@@ -95,7 +95,7 @@ def test_problem_text_is_path_line_col(definitions_copy: Path, edit, monkeypatch
     assert [str(p) for p in problems] == [
         "definitions/groups.yaml:2:5: thiếu trường bắt buộc 'name'",
         "definitions/groups.yaml:3:5: khóa không được phép 'nam' (các khóa hợp lệ: id, name,"
-        " description); có phải 'name'?",
+        " description, catalogue); có phải 'name'?",
     ]
 
 
