@@ -131,6 +131,12 @@ def communes(
             fail(f"danh mục không có đơn vị nào của tỉnh mã {catalogue.province}")
         target = directory / catalogue.file
         in_file = _file_bodies(target)
+        foreign = [b.id for b in in_file if chosen.id not in b.groups]
+        if foreign:
+            fail(
+                f"{catalogue.file} có cơ quan ngoài nhóm {chosen.id} ({', '.join(foreign[:5])}):"
+                " tệp của danh mục được ghi lại toàn bộ, hãy khai báo một tệp riêng cho nhóm"
+            )
         names = {b.id for b in in_file}
         elsewhere = [b for b in defs.bodies.values() if b.id not in names]
         merge = merge_catalogue(chosen, units, in_file, elsewhere)

@@ -142,7 +142,12 @@ def test_without_a_declared_catalogue_the_command_says_what_to_declare(
 ) -> None:
     wrong = kehoach("bodies", "communes", "--province", "99", "--definitions", str(shipped_copy))
     assert wrong.returncode == 2 and "ubnd-cap-xa (tỉnh 08)" in wrong.stderr
+    # The catalogue's file is rewritten whole: a hand-written file of other bodies is refused.
     groups = shipped_copy / "groups.yaml"
+    replace(groups, "      file: bodies/communes.yaml\n", "      file: bodies.yaml\n")
+    shared = kehoach("bodies", "communes", "--definitions", str(shipped_copy))
+    assert shared.returncode == 1 and "có cơ quan ngoài nhóm ubnd-cap-xa" in shared.stderr
+    replace(groups, "      file: bodies.yaml\n", "      file: bodies/communes.yaml\n")
     text = groups.read_text(encoding="utf-8")
     start = text.index("    catalogue:\n")
     end = text.index("\n\n", start) + 1
