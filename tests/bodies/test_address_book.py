@@ -150,3 +150,30 @@ def test_the_overlay_file_is_validated_with_its_own_lines(shipped_copy: Path) ->
     )
     assert "không hợp lệ: 'giam doc@soyte.tq.example'" in problems[("addresses.yaml", 7)]
     assert "bị khai báo trùng" in problems[("addresses.yaml", 8)]
+
+
+def test_vietnamese_headers_and_names_are_recognised_as_people_write_them() -> None:
+    from cli.address_book import column_kind
+    from engine.definitions.namekeys import name_key, plain_key
+
+    expected = {
+        "Mã": "code",
+        "Mã ĐVHC": "code",
+        "Tên đơn vị": "name",
+        "Cơ quan": "name",
+        "Email": "to",
+        "Thư điện tử công vụ": "to",
+        "Hộp thư văn thư": "to",
+        "Email Thủ trưởng": "head",
+        "Hộp thư lãnh đạo": "head",
+        "Đồng gửi": "cc",
+        "CC": "cc",
+        "STT": None,
+        "Ghi chú": None,
+    }
+    assert {header: column_kind(header) for header in expected} == expected
+    assert name_key("Sở Lao động – Thương binh  và Xã hội") == name_key(
+        "sở lao động - thương binh và xã hội"
+    )
+    assert plain_key("Uỷ ban nhân dân xã Đồng Văn") == plain_key("UY BAN NHAN DAN XA DONG VAN")
+    assert name_key("Uỷ ban") != name_key("Ủy ban")  # only the plain key folds tone placement
