@@ -306,7 +306,7 @@ class _Loading:
     def locate(self, finding: Finding) -> Problem:
         origin = self.origins.get((finding.section, str(finding.item_id)))
         if origin is None:
-            return Problem(display_path(self.directory), 0, 0, finding.message)
+            return Problem(display_path(self.directory), 0, 0, finding.message, finding.warning)
         source, loc = origin
         position = source.position((*loc, *finding.keys))
         return Problem(source.path, *position, finding.message, finding.warning)
