@@ -49,7 +49,7 @@ def queue_weekly_digest(as_of: dt.date) -> int:
 
 @task(name="drain-outbox", retries=3, retry_delay_seconds=[10, 30, 90], cache_policy=NO_CACHE)
 def drain_outbox() -> dict[str, int | str]:
-    report = steps.drain_outbox(runtime.sessions(), runtime.sender())
+    report = steps.drain_outbox(runtime.sessions(), runtime.sender(), policy=runtime.retry_policy())
     logger = get_run_logger()
     logger.info("Sent %d, failed %d (%s)", report.sent, report.failed, report.stopped_because)
     for error in report.errors[:20]:
