@@ -3,27 +3,46 @@ that need them, so `kehoach validate` stays fast and Prefect-free."""
 
 from __future__ import annotations
 
+import os
+
 import typer
 
 from cli import (
     definitions_cmds,
     ledger_cmds,
+    outbox_cmds,
     portal_cmds,
     report_cmds,
     run_cmds,
     simulate_cmds,
     stack_cmds,
 )
+from cli.errors import DEBUG_ENV, GuardedGroup
 
 app = typer.Typer(
     name="kehoach",
+    cls=GuardedGroup,
     help="kehoach: kế hoạch hành chính thành quy trình chạy trên Prefect.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def root(
+    debug: bool = typer.Option(
+        False, "--debug", help="In đầy đủ dấu vết lỗi (traceback) khi có sự cố hạ tầng."
+    ),
+) -> None:
+    """kehoach: kế hoạch hành chính thành quy trình chạy trên Prefect."""
+    if debug:
+        os.environ[DEBUG_ENV] = "1"
+
+
 definitions_cmds.register(app)
 ledger_cmds.register(app)
+outbox_cmds.register(app)
 run_cmds.register(app)
 portal_cmds.register(app)
 report_cmds.register(app)

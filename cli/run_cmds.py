@@ -49,8 +49,40 @@ def tick(
                 f"{item.id}: mở {len(result['opened'])} kỳ, xếp {result['enqueued']} thư, "
                 f"đã gửi {result['sent']}, đóng {len(result['closed'])} kỳ."
             )
+    undelivered = _undelivered_line()
     if failed:
-        fail(f"{len(failed)} lượt chạy không thành công: {', '.join(failed)}")
+        fail(
+            f"{len(failed)} lượt chạy không thành công: {', '.join(failed)}"
+            + (f"; {undelivered}" if undelivered else "")
+        )
+    if undelivered:
+        fail(undelivered)
+
+
+def _undelivered_line() -> str | None:
+    """One Vietnamese line on letters that did not get through, or None when all did."""
+    from zoneinfo import ZoneInfo
+
+    from cli.outbox_cmds import reason_vi
+    from engine.ledger.letters import delivery_summary
+    from tasks import runtime
+
+    with runtime.sessions()() as session:
+        summary = delivery_summary(session)
+    if not (summary.failed or summary.deferred):
+        return None
+    parts = []
+    if summary.failed:
+        parts.append(f"{summary.failed} thư không gửi được")
+    if summary.deferred:
+        when = summary.next_attempt_at.astimezone(ZoneInfo(runtime.settings().timezone))
+        parts.append(f"{summary.deferred} thư chờ gửi lại (lần tới lúc {when:%H:%M %d/%m})")
+    reason = reason_vi(summary.last_error)[:120]
+    return (
+        f"{', '.join(parts)}"
+        + (f"; lý do gần nhất: {reason}" if reason else "")
+        + ". Xem `kehoach outbox`."
+    )
 
 
 def mail_sink(

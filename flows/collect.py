@@ -9,6 +9,7 @@ that finds nothing new does nothing and running it twice sends nothing twice.
 import datetime as dt
 
 from prefect import flow, get_run_logger, runtime
+from prefect.states import Failed
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from engine.calendar import today_in_vietnam
@@ -67,11 +68,18 @@ def collect(obligation: str, as_of: dt.date | None = None) -> dict[str, object]:
         outcome.closed or "none",
         len(started),
     )
-    return {
+    result = {
         "opened": opened,
         "enqueued": outcome.enqueued,
         "sent": delivery["sent"],
+        "deferred": delivery["deferred"],
+        "undelivered": len(delivery["gave_up"]),
         "closed": outcome.closed,
         "handed_off": started,
         "artifacts": artifacts,
     }
+    undelivered = collect_tasks.undelivered_message(delivery)
+    if undelivered:
+        # A Failed run is what the failure automation (flows/notify.py) reacts to.
+        return Failed(message=undelivered)
+    return result
