@@ -253,7 +253,8 @@ class Sender:
             _close(client)
             raise _Transient(
                 f"cannot connect to {s.smtp_host}:{s.smtp_port}: {exc or type(exc).__name__}",
-                timed_out=isinstance(exc, TimeoutError),
+                # smtplib turns a timed-out greeting into SMTPServerDisconnected("… timed out").
+                timed_out=isinstance(exc, TimeoutError) or "timed out" in str(exc),
             ) from exc
         return client
 
