@@ -35,7 +35,10 @@ def tick(
 
     from flows.collect import collect
     from flows.deployments import run_tags
+    from flows.zombies import crash_dead_runs
 
+    for run in crash_dead_runs():
+        print(f"Lượt chạy {run.name} bị bỏ dở (tiến trình đã dừng): đánh dấu gặp sự cố.")
     failed = []
     for item in chosen:
         with tags(*run_tags(defs, item)):

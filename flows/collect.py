@@ -14,6 +14,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from engine.calendar import today_in_vietnam
 from engine.periods import period_containing
+from flows.zombies import note_process
 from tasks import collect as collect_tasks
 from tasks import runtime as wiring
 from tasks.handoff import hand_off
@@ -49,6 +50,7 @@ def run_name() -> str:
 )
 def collect(obligation: str, as_of: dt.date | None = None) -> dict[str, object]:
     day = _as_of(as_of)
+    note_process()  # so that a run whose process dies is found and turned Crashed
     if obligation not in wiring.definitions().obligations:
         raise ValueError(f"unknown obligation {obligation!r}")
     opened = collect_tasks.open_due_cycles(obligation, day)
