@@ -9,6 +9,7 @@ import datetime as dt
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -153,6 +154,7 @@ def test_a_run_whose_process_was_killed_is_crashed_once(setup) -> None:
     relay.hang()  # the tick is held mid-drain
     process = tick_process("2026-03-04", KEHOACH_SMTP_TIMEOUT="60")
     deadline = time.monotonic() + 180
+    marker = f"{socket.gethostname()}:{process.pid}"
     mine = None
     while mine is None and time.monotonic() < deadline:
         mine = next(
