@@ -157,14 +157,8 @@ def test_a_run_whose_process_was_killed_is_crashed_once(setup) -> None:
     marker = f"{socket.gethostname()}:{process.pid}"
     mine = None
     while mine is None and time.monotonic() < deadline:
-        mine = next(
-            (
-                r
-                for r in runs_in("RUNNING")
-                if (r.infrastructure_pid or "").endswith(f":{process.pid}")
-            ),
-            None,
-        )
+        running = runs_in("RUNNING")
+        mine = next((r for r in running if r.infrastructure_pid == marker), None)
         time.sleep(0.5)
     assert mine is not None, "the tick's run never showed as Running"
     os.kill(process.pid, signal.SIGKILL)
