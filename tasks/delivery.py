@@ -30,7 +30,8 @@ from notifications.sender import OutgoingMessage, Sender, SendResult
 
 log = logging.getLogger("kehoach.delivery")
 
-DRAIN_BATCH = 10
+# As many as notifications.mime builds ahead (AHEAD_MIN_BATCH): a crash holds back at most these.
+DRAIN_BATCH = 20
 LEASE = dt.timedelta(minutes=2)
 
 
