@@ -103,8 +103,12 @@ def _log(error: BaseException) -> str | None:
         return None
 
 
+# Set by `kehoach --debug` for this invocation (cli.main's root callback).
+debug_flag = False
+
+
 def debugging() -> bool:
-    return os.environ.get(DEBUG_ENV, "").strip() not in ("", "0", "false")
+    return debug_flag or os.environ.get(DEBUG_ENV, "").strip() not in ("", "0", "false")
 
 
 class GuardedGroup(TyperGroup):

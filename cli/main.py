@@ -3,12 +3,11 @@ that need them, so `kehoach validate` stays fast and Prefect-free."""
 
 from __future__ import annotations
 
-import os
-
 import typer
 
 from cli import (
     definitions_cmds,
+    errors,
     ledger_cmds,
     outbox_cmds,
     portal_cmds,
@@ -17,7 +16,7 @@ from cli import (
     simulate_cmds,
     stack_cmds,
 )
-from cli.errors import DEBUG_ENV, GuardedGroup
+from cli.errors import GuardedGroup
 
 app = typer.Typer(
     name="kehoach",
@@ -36,8 +35,7 @@ def root(
     ),
 ) -> None:
     """kehoach: kế hoạch hành chính thành quy trình chạy trên Prefect."""
-    if debug:
-        os.environ[DEBUG_ENV] = "1"
+    errors.debug_flag = debug
 
 
 definitions_cmds.register(app)
