@@ -39,6 +39,7 @@ def tick(
 
     for run in crash_dead_runs():
         print(f"Lượt chạy {run.name} bị bỏ dở (tiến trình đã dừng): đánh dấu gặp sự cố.")
+    failed_before = _delivery().failed
     failed = []
     for item in chosen:
         with tags(*run_tags(defs, item)):
@@ -52,7 +53,7 @@ def tick(
                 f"{item.id}: mở {len(result['opened'])} kỳ, xếp {result['enqueued']} thư, "
                 f"đã gửi {result['sent']}, đóng {len(result['closed'])} kỳ."
             )
-    undelivered = _undelivered_line()
+    undelivered = _undelivered_line(failed_before)
     if failed:
         fail(
             f"{len(failed)} lượt chạy không thành công: {', '.join(failed)}"
@@ -62,21 +63,29 @@ def tick(
         fail(undelivered)
 
 
-def _undelivered_line() -> str | None:
-    """One Vietnamese line on letters that did not get through, or None when all did."""
-    from zoneinfo import ZoneInfo
-
-    from cli.outbox_cmds import reason_vi
+def _delivery():
     from engine.ledger.letters import delivery_summary
     from tasks import runtime
 
     with runtime.sessions()() as session:
-        summary = delivery_summary(session)
-    if not (summary.failed or summary.deferred):
+        return delivery_summary(session)
+
+
+def _undelivered_line(failed_before: int) -> str | None:
+    """One Vietnamese line on letters that did not get through: given up by this tick, or
+    still waiting for their next attempt; None when there are none."""
+    from zoneinfo import ZoneInfo
+
+    from cli.outbox_cmds import reason_vi
+    from tasks import runtime
+
+    summary = _delivery()
+    failed_now = max(summary.failed - failed_before, 0)
+    if not (failed_now or summary.deferred):
         return None
     parts = []
-    if summary.failed:
-        parts.append(f"{summary.failed} thư không gửi được")
+    if failed_now:
+        parts.append(f"{failed_now} thư không gửi được")
     if summary.deferred:
         when = summary.next_attempt_at.astimezone(ZoneInfo(runtime.settings().timezone))
         parts.append(f"{summary.deferred} thư chờ gửi lại (lần tới lúc {when:%H:%M %d/%m})")

@@ -121,7 +121,8 @@ def test_refused_to_with_accepted_cc_is_a_failure_seen_once_and_fixed_by_retry(s
 
     notify_operators(flow_run=str(failed_run.id))
     again = tick_process("2026-03-23")
-    again.communicate(timeout=300)
+    _out, err = again.communicate(timeout=300)
+    assert again.returncode == 0, err[-2000:]  # nothing newly undelivered, nothing waiting
     assert [r.id for r in runs_in("FAILED") if r.id not in failed_before] == [failed_run.id]
     notify_operators(flow_run=str(failed_run.id))  # a repeated trigger queues nothing more
     to_operator = [m for m in relay.delivered() if OPERATOR in m.to]
