@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
+import logging
 import os
 import sys
 import traceback
@@ -90,6 +91,10 @@ def infrastructure_message(error: BaseException) -> str | None:
 
 def _log(error: BaseException) -> str | None:
     """Append the traceback to var/log/kehoach-cli.log; returns its path (None if unwritable)."""
+    return _log_text("".join(traceback.format_exception(error)))
+
+
+def _log_text(text: str) -> str | None:
     try:
         from engine.settings import get_settings
 
@@ -97,10 +102,34 @@ def _log(error: BaseException) -> str | None:
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("a", encoding="utf-8") as handle:
             handle.write(f"--- {dt.datetime.now(dt.UTC).isoformat()} {' '.join(sys.argv)}\n")
-            handle.write("".join(traceback.format_exception(error)))
+            handle.write(text if text.endswith("\n") else text + "\n")
         return str(path)
     except Exception:  # noqa: BLE001 - the disk may be the very problem
         return None
+
+
+class _TracebacksToLogFile(logging.Filter):
+    """On the console, a log record keeps its message; its traceback goes to the log file."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and not debugging():
+            formatted = "".join(traceback.format_exception(*record.exc_info))
+            _log_text(f"{record.name}: {record.getMessage()}\n{formatted}")
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+def quiet_console_tracebacks() -> None:
+    """Keep tracebacks logged by Prefect's engine (a run that failed, a lost server) off the
+    terminal, unless --debug: the CLI ends with one line saying what is wrong."""
+    names = ["", "prefect", "prefect.flow_runs", "prefect.task_runs", "prefect.server"]
+    for name in names:
+        for handler in logging.getLogger(name or None).handlers:
+            if isinstance(handler, logging.StreamHandler) and not any(
+                isinstance(f, _TracebacksToLogFile) for f in handler.filters
+            ):
+                handler.addFilter(_TracebacksToLogFile())
 
 
 # Set by `kehoach --debug` for this invocation (cli.main's root callback).

@@ -33,6 +33,9 @@ def tick(
     ]
     from prefect import tags
 
+    from cli.errors import quiet_console_tracebacks
+
+    quiet_console_tracebacks()
     from flows.collect import collect
     from flows.deployments import run_tags
     from flows.zombies import crash_dead_runs
