@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, update
 
 from engine.ledger.db import (
     SYNCHRONOUS_KEY,
@@ -25,6 +25,8 @@ from engine.ledger.db import (
     session_factory,
     upgrade,
 )
+from engine.ledger.meta import INSTALLATION_KEY
+from engine.ledger.models import LedgerMeta
 from engine.ledger.snapshot import LedgerSnapshot
 from engine.ledger.states import OutboxState
 from tasks import steps
@@ -38,6 +40,14 @@ class Ledger:
         url = f"sqlite:///{path}"
         upgrade(url)
         self.engine = make_engine(url)
+        # A fixed installation id: the same simulation gives the same Message-IDs every time
+        # (a throwaway ledger's letters never reach a real mailbox).
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(LedgerMeta)
+                .where(LedgerMeta.key == INSTALLATION_KEY)
+                .values(value="simulation")
+            )
         self._open: dict[int, Any] = {}
         self._closed_changes = 0
         event.listen(self.engine, "connect", self._on_connect)
