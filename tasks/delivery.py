@@ -89,6 +89,7 @@ def drain_outbox(
         failing = {(f.body_id, f.address) for f in ledger_addresses.failing_addresses(session)}
         report: DrainReport
         leased_at = [clock()]
+        outstanding: set[int] = set()
 
         def renew_lease() -> None:
             now = clock()
@@ -100,6 +101,7 @@ def drain_outbox(
             claimed = ledger_outbox.claim(session, me, limit, clock(), stale_after)
             leased_at[0] = clock()
             items.update({i.message_id: i for i in claimed})
+            outstanding.update(i.id for i in claimed)
             return [
                 OutgoingMessage(
                     message_id=i.message_id,
@@ -115,6 +117,7 @@ def drain_outbox(
         def mark_sent(result: SendResult) -> None:
             item = items[result.message_id]
             ledger_outbox.mark_sent(session, [item.id], clock(), result.outcomes or None)
+            outstanding.discard(item.id)
             healed = [a for a in result.accepted_by if (item.body_id, a.lower()) in failing]
             if healed:
                 ledger_addresses.clear_address_failures(session, item.body_id, healed)
@@ -132,6 +135,7 @@ def drain_outbox(
                 policy=policy,
                 outcomes=result.outcomes or None,
             )
+            outstanding.discard(item.id)
             for address, reason in result.refused.items():
                 if reason[:1] == "5":
                     ledger_addresses.mark_address_failing(
@@ -158,7 +162,8 @@ def drain_outbox(
                 done = drain(claim, sender.send_each, mark_sent, mark_failed, batch_size=batch_size)
         finally:
             # Whatever happened, rows claimed and not answered go back to the queue at once.
-            ledger_outbox.release(session, [me])
+            if outstanding:
+                ledger_outbox.release(session, [me])
         done.gave_up = report.gave_up
         if done.relay_down:
             until = clock() + policy.delay(1)
