@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
-import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +32,7 @@ from sqlalchemy.orm import Session
 from engine.ledger.errors import InvalidInput, NotFound
 from engine.ledger.meta import installation_id
 from engine.ledger.models import OutboxMessage
+from engine.ledger.retry import RetryPolicy
 from engine.ledger.states import OutboxState
 from engine.ledger.transactions import aware, committing, writing
 
@@ -74,27 +74,6 @@ def message_id_for(key: str, domain: str, installation: str = "") -> str:
         raise InvalidInput("Cần tên miền để tạo Message-ID cho thư.")
     seed = f"{installation}:{key}" if installation else key
     return f"<{hashlib.sha256(seed.encode('utf-8')).hexdigest()[:32]}@kehoach.{domain}>"
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """When a letter that failed for now is tried again, and when it is given up.
-
-    The n-th consecutive transient failure waits first * 2**(n-1), at most `ceiling`, spread by
-    ±jitter so that letters deferred together do not all come back in the same second. A letter
-    is given up (failed, an alert) once `give_up_after` has passed since its first failure.
-    """
-
-    first: dt.timedelta = dt.timedelta(minutes=5)
-    ceiling: dt.timedelta = dt.timedelta(hours=4)
-    give_up_after: dt.timedelta = dt.timedelta(days=3)
-    jitter: float = 0.2
-
-    def delay(self, failures: int, rng: random.Random | None = None) -> dt.timedelta:
-        """The wait after the given number of consecutive failures (1 = the first)."""
-        base = min(self.first * 2 ** max(failures - 1, 0), self.ceiling)
-        spread = (rng or random).uniform(-self.jitter, self.jitter)
-        return min(base * (1 + spread), self.ceiling)
 
 
 @dataclass(frozen=True)
@@ -416,44 +395,6 @@ def _hours(span: dt.timedelta) -> str:
     return f"{hours:.0f} h" if hours >= 1 else f"{span.total_seconds():.0f} s"
 
 
-def release(session: Session, worker_ids: Sequence[str]) -> int:
-    """Put rows these workers claimed and did not send back to 'pending' (a drain leaving, or
-    claimers known to be dead), due at once; returns how many."""
-    if not worker_ids:
-        return 0
-    with writing(session, relaxed=True):
-        return session.execute(
-            update(TABLE)
-            .where(
-                TABLE.c.state == OutboxState.sending.value,
-                TABLE.c.claimed_by.in_(list(worker_ids)),
-            )
-            .values(state=OutboxState.pending.value, claimed_by=None, claimed_at=None)
-        ).rowcount
-
-
-def renew(session: Session, worker_id: str, now: dt.datetime) -> int:
-    """Extend the lease on every row this worker still holds (a long batch)."""
-    with writing(session, relaxed=True):
-        return session.execute(
-            update(TABLE)
-            .where(TABLE.c.state == OutboxState.sending.value, TABLE.c.claimed_by == worker_id)
-            .values(claimed_at=aware(now))
-        ).rowcount
-
-
-def claimers(session: Session) -> list[str]:
-    """The workers currently holding rows in 'sending'."""
-    with committing(session):
-        return list(
-            session.scalars(
-                select(TABLE.c.claimed_by)
-                .where(TABLE.c.state == OutboxState.sending.value)
-                .distinct()
-            )
-        )
-
-
 def outbox_counts(session: Session, cycle_id: int | None = None) -> dict[str, int]:
     """How many messages are in each state (all of them, or one cycle's)."""
     query = select(TABLE.c.state, func.count()).group_by(TABLE.c.state)
@@ -462,3 +403,7 @@ def outbox_counts(session: Session, cycle_id: int | None = None) -> dict[str, in
     with committing(session):
         counts = {state: count for state, count in session.execute(query).all()}
     return {state.value: counts.get(state.value, 0) for state in OutboxState}
+
+
+# Claims beyond claim() live in engine.ledger.claims; kept importable from here.
+from engine.ledger.claims import claimers, release, renew  # noqa: E402, F401
