@@ -39,15 +39,18 @@ class Ledger:
         self.path = path
         url = f"sqlite:///{path}"
         upgrade(url)
-        self.engine = make_engine(url)
         # A fixed installation id: the same simulation gives the same Message-IDs every time
-        # (a throwaway ledger's letters never reach a real mailbox).
-        with self.engine.begin() as connection:
+        # (a throwaway ledger's letters never reach a real mailbox). On an engine of its own:
+        # every connection of self.engine must pass through _on_connect below.
+        setup = make_engine(url)
+        with setup.begin() as connection:
             connection.execute(
                 update(LedgerMeta)
                 .where(LedgerMeta.key == INSTALLATION_KEY)
                 .values(value="simulation")
             )
+        setup.dispose()
+        self.engine = make_engine(url)
         self._open: dict[int, Any] = {}
         self._closed_changes = 0
         event.listen(self.engine, "connect", self._on_connect)

@@ -112,7 +112,8 @@ def test_server_killed_mid_tick(kehoach_env, ledger_url, tmp_path: Path) -> None
     lines = err.strip().splitlines()
     assert tick.returncode == 1
     assert "Traceback" not in err, err[-3000:]
-    assert lines[-1].startswith("Lỗi: không kết nối được máy chủ Prefect")
+    # (Prefect's API log handler may have written a bare line just before ours.)
+    assert "Lỗi: không kết nối được máy chủ Prefect" in lines[-1]
 
     server = start_server(home, port)
     try:
