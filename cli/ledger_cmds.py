@@ -59,12 +59,18 @@ def status(
     as_of: dt.datetime | None = AsOfOption,
 ) -> None:
     """Tình hình từng phần việc: ai đã nộp, ai còn nợ, ai quá hạn."""
+    from engine.ledger.letters import undelivered_bodies
     from engine.ledger.queries import status_rows
     from engine.ledger.states import ASSIGNMENT_LABELS
 
     today = _today(as_of)
     with _sessions()() as session:
         rows = status_rows(session, obligation, period, today=today)
+        undelivered = undelivered_bodies(session)
+
+    def missed(r) -> int:
+        return undelivered.get((r.obligation_id, r.period_key, r.body_id), 0)
+
     if output == Format.json:
         print(
             json.dumps(
@@ -78,6 +84,7 @@ def status(
                         "state": r.state,
                         "due_on": r.due_on.isoformat(),
                         "overdue": r.overdue,
+                        "undelivered_letters": missed(r),
                         "version": r.latest_version,
                         "submitted_at": r.last_submitted_at.isoformat()
                         if r.last_submitted_at
@@ -97,7 +104,9 @@ def status(
                 r.obligation_id,
                 r.period_key,
                 r.body_id,
-                ASSIGNMENT_LABELS.get(r.state, r.state) + (" (quá hạn)" if r.overdue else ""),
+                ASSIGNMENT_LABELS.get(r.state, r.state)
+                + (" (quá hạn)" if r.overdue else "")
+                + (f" · {missed(r)} thư không tới" if missed(r) else ""),
                 r.due_on.isoformat(),
                 str(r.latest_version or ""),
             ]
@@ -217,50 +226,7 @@ def waive(
     print(f"Đã miễn nộp cho {body} ({obligation} kỳ {period}): {reason}")
 
 
-def outbox(output: Format = typer.Option(Format.table, "--format")) -> None:
-    """Hộp thư đi: từng thư, trạng thái gửi, số lần thử."""
-    from sqlalchemy import select
-
-    from engine.ledger.models import OutboxMessage
-
-    with _sessions()() as session:
-        rows = session.execute(select(OutboxMessage).order_by(OutboxMessage.id)).scalars().all()
-        items = [
-            {
-                "id": m.id,
-                "key": m.key,
-                "message_id": m.message_id,
-                "kind": m.kind,
-                "state": m.state,
-                "attempts": m.attempts,
-                "to": list(m.to_addrs),
-                "cc": list(m.cc_addrs),
-                "subject": m.subject,
-                "sent_at": m.sent_at.isoformat() if m.sent_at else None,
-                "error": m.last_error,
-            }
-            for m in rows
-        ]
-    if output == Format.json:
-        print(json.dumps(items, ensure_ascii=False, indent=1))
-        return
-    print_table(
-        ["#", "Loại", "Trạng thái", "Lần", "Gửi tới", "Tiêu đề"],
-        [
-            [
-                str(i["id"]),
-                i["kind"],
-                i["state"],
-                str(i["attempts"]),
-                ", ".join(i["to"]),
-                i["subject"][:70],
-            ]
-            for i in items
-        ],
-    )
-
-
 def register(app: typer.Typer) -> None:
     app.add_typer(db_app, name="db")
-    for command in (status, submit, waive, outbox):
+    for command in (status, submit, waive):
         app.command()(command)

@@ -8,24 +8,41 @@ import typer
 from cli import (
     bodies_cmds,
     definitions_cmds,
+    errors,
     ledger_cmds,
+    outbox_cmds,
     portal_cmds,
     report_cmds,
     run_cmds,
     simulate_cmds,
     stack_cmds,
 )
+from cli.errors import GuardedGroup
 
 app = typer.Typer(
     name="kehoach",
+    cls=GuardedGroup,
     help="kehoach: kế hoạch hành chính thành quy trình chạy trên Prefect.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def root(
+    debug: bool = typer.Option(
+        False, "--debug", help="In đầy đủ dấu vết lỗi (traceback) khi có sự cố hạ tầng."
+    ),
+) -> None:
+    """kehoach: kế hoạch hành chính thành quy trình chạy trên Prefect."""
+    errors.debug_flag = debug
+
+
 definitions_cmds.register(app)
 bodies_cmds.register(app)
 ledger_cmds.register(app)
+outbox_cmds.register(app)
 run_cmds.register(app)
 portal_cmds.register(app)
 report_cmds.register(app)

@@ -35,7 +35,7 @@ def deliver() -> object:
     from tasks import runtime
     from tasks.steps import drain_outbox
 
-    return drain_outbox(runtime.sessions(), runtime.sender())
+    return drain_outbox(runtime.sessions(), runtime.sender(), policy=runtime.retry_policy())
 
 
 def build_app(definitions: Path | None = None):

@@ -33,9 +33,16 @@ def tick(
     ]
     from prefect import tags
 
+    from cli.errors import quiet_console_tracebacks
+
+    quiet_console_tracebacks()
     from flows.collect import collect
     from flows.deployments import run_tags
+    from flows.zombies import crash_dead_runs
 
+    for run in crash_dead_runs():
+        print(f"Lượt chạy {run.name} bị bỏ dở (tiến trình đã dừng): đánh dấu gặp sự cố.")
+    failed_before = _delivery().failed
     failed = []
     for item in chosen:
         with tags(*run_tags(defs, item)):
@@ -49,8 +56,48 @@ def tick(
                 f"{item.id}: mở {len(result['opened'])} kỳ, xếp {result['enqueued']} thư, "
                 f"đã gửi {result['sent']}, đóng {len(result['closed'])} kỳ."
             )
+    undelivered = _undelivered_line(failed_before)
     if failed:
-        fail(f"{len(failed)} lượt chạy không thành công: {', '.join(failed)}")
+        fail(
+            f"{len(failed)} lượt chạy không thành công: {', '.join(failed)}"
+            + (f"; {undelivered}" if undelivered else "")
+        )
+    if undelivered:
+        fail(undelivered)
+
+
+def _delivery():
+    from engine.ledger.letters import delivery_summary
+    from tasks import runtime
+
+    with runtime.sessions()() as session:
+        return delivery_summary(session)
+
+
+def _undelivered_line(failed_before: int) -> str | None:
+    """One Vietnamese line on letters that did not get through: given up by this tick, or
+    still waiting for their next attempt; None when there are none."""
+    from zoneinfo import ZoneInfo
+
+    from cli.outbox_cmds import reason_vi
+    from tasks import runtime
+
+    summary = _delivery()
+    failed_now = max(summary.failed - failed_before, 0)
+    if not (failed_now or summary.deferred):
+        return None
+    parts = []
+    if failed_now:
+        parts.append(f"{failed_now} thư không gửi được")
+    if summary.deferred:
+        when = summary.next_attempt_at.astimezone(ZoneInfo(runtime.settings().timezone))
+        parts.append(f"{summary.deferred} thư chờ gửi lại (lần tới lúc {when:%H:%M %d/%m})")
+    reason = reason_vi(summary.last_error)[:120]
+    return (
+        f"{', '.join(parts)}"
+        + (f"; lý do gần nhất: {reason}" if reason else "")
+        + ". Xem `kehoach outbox`."
+    )
 
 
 def mail_sink(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -20,6 +21,11 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Ho_Chi_Minh"
     # Where attachments are stored (content-addressed); default: files/ under var_dir.
     files_dir: Path | None = None
+    # Delivery: the first wait after a transient failure (doubling up to the ceiling), and how
+    # long a letter keeps being tried before it is given up and reported (seconds or ISO 8601).
+    delivery_retry_first: dt.timedelta = dt.timedelta(minutes=5)
+    delivery_retry_ceiling: dt.timedelta = dt.timedelta(hours=4)
+    delivery_give_up_after: dt.timedelta = dt.timedelta(days=3)
 
     @property
     def ledger_url(self) -> str:

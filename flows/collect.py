@@ -9,10 +9,12 @@ that finds nothing new does nothing and running it twice sends nothing twice.
 import datetime as dt
 
 from prefect import flow, get_run_logger, runtime
+from prefect.states import Failed
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from engine.calendar import today_in_vietnam
 from engine.periods import period_containing
+from flows.zombies import note_process
 from tasks import collect as collect_tasks
 from tasks import runtime as wiring
 from tasks.handoff import hand_off
@@ -48,6 +50,7 @@ def run_name() -> str:
 )
 def collect(obligation: str, as_of: dt.date | None = None) -> dict[str, object]:
     day = _as_of(as_of)
+    note_process()  # so that a run whose process dies is found and turned Crashed
     if obligation not in wiring.definitions().obligations:
         raise ValueError(f"unknown obligation {obligation!r}")
     opened = collect_tasks.open_due_cycles(obligation, day)
@@ -67,11 +70,18 @@ def collect(obligation: str, as_of: dt.date | None = None) -> dict[str, object]:
         outcome.closed or "none",
         len(started),
     )
-    return {
+    result = {
         "opened": opened,
         "enqueued": outcome.enqueued,
         "sent": delivery["sent"],
+        "deferred": delivery["deferred"],
+        "undelivered": len(delivery["gave_up"]),
         "closed": outcome.closed,
         "handed_off": started,
         "artifacts": artifacts,
     }
+    undelivered = collect_tasks.undelivered_message(delivery)
+    if undelivered:
+        # A Failed run is what the failure automation (flows/notify.py) reacts to.
+        return Failed(message=undelivered)
+    return result

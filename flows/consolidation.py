@@ -14,10 +14,11 @@ from prefect import flow, get_run_logger, runtime
 from prefect.context import FlowRunContext
 from prefect.deployments import run_deployment
 from prefect.flow_runs import suspend_flow_run
+from prefect.states import Failed
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from tasks import consolidation as steps
-from tasks.collect import drain_outbox
+from tasks.collect import drain_outbox, undelivered_message
 
 
 def run_name() -> str:
@@ -93,7 +94,7 @@ def consolidation(obligation: str, period: str, handoff_version: int = 0) -> dic
     signing, approver = steps.signing_of(decision)
     final = steps.finalize(job, signing, approver)
     delivered = steps.drain_documents()
-    drain_outbox()
+    letters = drain_outbox()
     logger.info(
         "%s · %s version %d approved after %d round(s); %s sent",
         obligation,
@@ -102,6 +103,9 @@ def consolidation(obligation: str, period: str, handoff_version: int = 0) -> dic
         round_,
         delivered["sent"],
     )
+    undelivered = undelivered_message(letters)
+    if undelivered:
+        return Failed(message=undelivered)  # seen by the failure automation
     return {
         "version": job.version,
         "rounds": round_,

@@ -14,11 +14,12 @@ import datetime as dt
 from prefect import flow, get_run_logger, runtime
 from prefect.context import FlowRunContext
 from prefect.flow_runs import suspend_flow_run
+from prefect.states import Failed
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from engine.calendar import today_in_vietnam
 from tasks import briefing as steps
-from tasks.collect import drain_outbox
+from tasks.collect import drain_outbox, undelivered_message
 from tasks.consolidation import drain_documents
 
 
@@ -56,7 +57,7 @@ def press_briefing(obligation: str, as_of: dt.date | None = None) -> dict[str, o
     day = _as_of(as_of)
     chased = steps.chase(obligation, day)
     packs = steps.send_packs(obligation, day)
-    drain_outbox()
+    deliveries = [drain_outbox()]
     drain_documents()
     steps.publish(obligation, day)
     recorded = None
@@ -70,9 +71,12 @@ def press_briefing(obligation: str, as_of: dt.date | None = None) -> dict[str, o
         minutes = steps.minutes_of(decision, briefing, day)
         follow_ups = steps.record_minutes(obligation, day, briefing, minutes)
         recorded = briefing.cycle.period_key
-        drain_outbox()
+        deliveries.append(drain_outbox())
         steps.publish(obligation, day)
         logger.info("Minutes of %s recorded, %d follow-ups", recorded, follow_ups)
     elif run_id is None:
         logger.info("Not a deployment run: minutes are not awaited by this run")
+    undelivered = undelivered_message({"gave_up": [g for d in deliveries for g in d["gave_up"]]})
+    if undelivered:
+        return Failed(message=undelivered)  # seen by the failure automation
     return {"chased": chased, "packs": packs, "minutes": recorded}

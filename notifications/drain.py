@@ -4,10 +4,14 @@ Written against plain callables so the ledger can supply its own claim and mark 
 Pass `Sender.send_each` as `send_batch` and each message is marked right after the server
 accepted it, so a crash mid-batch can resend at most the one message in flight (with the same
 Message-ID); `Sender.send_batch` works too, marking after the whole batch.
+
+A message counts as sent only when every address in its To was accepted: a refused To with an
+accepted Cc is a failure for the body the letter was for (see `judge`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +29,32 @@ class DrainReport:
     batches: int = 0
     stopped_because: str = "outbox empty"
     errors: list[str] = field(default_factory=list)
+    # Set when the relay could not be reached at all (the drain stopped for that reason).
+    relay_down: str | None = None
+    # Letters given up for good during this drain (filled by the ledger's mark_failed).
+    gave_up: list[dict[str, object]] = field(default_factory=list)
+
+
+def judge(message: OutgoingMessage, result: SendResult) -> SendResult:
+    """The result as the outbox must record it: accepted only if every To address was.
+
+    A To refused while a Cc was accepted is a failure for the body (retryable only if every
+    refusal of a To address was temporary, 4xx).
+    """
+    if not result.accepted:
+        return result
+    refused_to = {a: result.refused[a] for a in message.to if a in result.refused}
+    if not refused_to:
+        return result
+    detail = "; ".join(f"{a}: {reason}" for a, reason in refused_to.items())
+    temporary = all(reason[:1] == "4" for reason in refused_to.values())
+    others = ", ".join(result.accepted_by) or "nobody"
+    return dataclasses.replace(
+        result,
+        accepted=False,
+        retryable=temporary,
+        error=f"To refused: {detail} (only {others} accepted it)",
+    )
 
 
 def drain(
@@ -44,12 +74,13 @@ def drain(
         if not batch:
             return report
         report.batches += 1
-        expected = {m.message_id for m in batch}
-        accepted_in_batch = 0
-        for result in send_batch(batch):
-            if result.message_id not in expected:
-                raise RuntimeError(f"sender returned a result for unclaimed {result.message_id}")
-            expected.discard(result.message_id)
+        expected = {m.message_id: m for m in batch}
+        accepted_in_batch = retryable_in_batch = 0
+        for raw in send_batch(batch):
+            message = expected.pop(raw.message_id, None)
+            if message is None:
+                raise RuntimeError(f"sender returned a result for unclaimed {raw.message_id}")
+            result = judge(message, raw)
             if result.accepted:
                 mark_sent(result)
                 report.sent += 1
@@ -58,15 +89,19 @@ def drain(
                 mark_failed(result)
                 report.failed += 1
                 report.retryable += result.retryable
+                retryable_in_batch += result.retryable
+                if result.relay_down:
+                    report.relay_down = result.error or "relay unreachable"
                 if result.error:
                     report.errors.append(f"{result.message_id}: {result.error}")
         if expected:
             # Never guess: a message without a result stays claimed and is retried later.
             raise RuntimeError(f"sender returned no result for {sorted(expected)}")
-        if accepted_in_batch == 0:
-            # The server took nothing (down, or every message refused): claiming again now
-            # would only spin on the same rows.
+        if report.relay_down or (accepted_in_batch == 0 and retryable_in_batch):
+            # The server is down or asks us to wait: claiming again now would only spin.
             report.stopped_because = "no message accepted in the last batch"
+            if report.relay_down:
+                report.stopped_because += f" (relay unreachable: {report.relay_down})"
             log.warning("outbox drain stopped: %s", report.stopped_because)
             return report
     report.stopped_because = f"reached max_batches={max_batches}"

@@ -58,7 +58,9 @@ class SmtpSettings(BaseSettings):
     smtp_ssl: bool = False
     mail_from: str = "kehoach@localhost"
     mail_from_name: str = "Hệ thống theo dõi kế hoạch"
-    smtp_timeout: float = 30.0
+    # Seconds for the connection and for each SMTP command (smtplib's socket timeout): a relay
+    # that accepts TCP and never answers ends a drain in seconds and leaves its rows for later.
+    smtp_timeout: float = 10.0
     # A private CA for the province's relay; the system trust store is used otherwise.
     smtp_ca_file: Path | None = None
 
@@ -103,6 +105,15 @@ class SendResult:
     retryable: bool = False
     error: str | None = None
     refused: dict[str, str] = field(default_factory=dict)  # recipients refused, others took it
+    # The relay could not be reached or talked to at all (refused, timed out, closed): the
+    # message was not the problem, and the next drain should not hurry back.
+    relay_down: bool = False
+    accepted_by: tuple[str, ...] = ()  # the recipients the server took
+
+    @property
+    def outcomes(self) -> dict[str, str]:
+        """What the server said of each recipient: 'accepted' or its refusal."""
+        return {**{a: "accepted" for a in self.accepted_by}, **self.refused}
 
 
 class _Results(Sequence):
@@ -123,6 +134,10 @@ class _Results(Sequence):
 
 class _Transient(Exception):
     """The connection is gone or the server asked us to come back later."""
+
+    def __init__(self, message: str, *, timed_out: bool = False) -> None:
+        super().__init__(message)
+        self.timed_out = timed_out
 
 
 class _Fatal(Exception):
@@ -236,7 +251,11 @@ class Sender:
             raise _Fatal(f"SMTP server {s.smtp_host}:{s.smtp_port} refused us: {error}") from exc
         except OSError as exc:  # refused, reset, timeout, disconnected (SMTPException too)
             _close(client)
-            raise _Transient(f"cannot connect to {s.smtp_host}:{s.smtp_port}: {exc}") from exc
+            raise _Transient(
+                f"cannot connect to {s.smtp_host}:{s.smtp_port}: {exc or type(exc).__name__}",
+                # smtplib turns a timed-out greeting into SMTPServerDisconnected("… timed out").
+                timed_out=isinstance(exc, TimeoutError) or "timed out" in str(exc),
+            ) from exc
         return client
 
     def _wait(self, attempt: int) -> None:
@@ -265,6 +284,18 @@ class Sender:
                     except _Fatal as exc:
                         yield from _give_up(messages[index:], prepared[index:], str(exc))
                         return
+                    except _Transient as exc:
+                        if exc.timed_out or connection_failures >= self.retries:
+                            # A relay that does not answer in time will not answer on a retry
+                            # seconds later either: the rows wait for a later drain.
+                            yield from _give_up(
+                                messages[index:], prepared[index:], str(exc), relay_down=True
+                            )
+                            return
+                        connection_failures += 1
+                        log.warning("SMTP connect failed (%s), retry %d", exc, connection_failures)
+                        self._wait(connection_failures)
+                        continue
                     except Exception as exc:
                         outcome, error = _classify(exc)
                         if outcome == "fatal":
@@ -279,12 +310,16 @@ class Sender:
                                 client = None
                             break
                         if outcome == "permanent":
-                            yield SendResult(message.message_id, False, False, error)
+                            yield SendResult(
+                                message.message_id, False, False, error, refused=_refused(exc)
+                            )
                             break
                         if outcome == "message":
                             message_failures += 1
                             if message_failures > self.retries:
-                                yield SendResult(message.message_id, False, True, error)
+                                yield SendResult(
+                                    message.message_id, False, True, error, refused=_refused(exc)
+                                )
                                 break
                             log.warning("retrying %s after %s", message.message_id, error)
                             self._wait(message_failures)
@@ -294,7 +329,9 @@ class Sender:
                             client = None
                         connection_failures += 1
                         if connection_failures > self.retries:
-                            yield from _give_up(messages[index:], prepared[index:], error)
+                            yield from _give_up(
+                                messages[index:], prepared[index:], error, relay_down=True
+                            )
                             return
                         log.warning(
                             "SMTP connection lost (%s), retry %d", error, connection_failures
@@ -306,6 +343,7 @@ class Sender:
                         message.message_id,
                         accepted=True,
                         refused={a: _code_text(c, r) for a, (c, r) in refused.items()},
+                        accepted_by=tuple(a for a in prep.recipients if a not in refused),
                     )
                     break
                 index += 1
@@ -345,14 +383,30 @@ def _classify(exc: Exception) -> tuple[str, str]:
     return "unexpected", f"{type(exc).__name__}: {exc}"
 
 
+def _refused(exc: Exception) -> dict[str, str]:
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return {a: _code_text(c, r) for a, (c, r) in exc.recipients.items()}
+    return {}
+
+
 def _give_up(
-    messages: list[OutgoingMessage], prepared: Sequence[Prepared | SendResult], error: str
+    messages: list[OutgoingMessage],
+    prepared: Sequence[Prepared | SendResult],
+    error: str,
+    *,
+    relay_down: bool = False,
 ) -> Iterator[SendResult]:
     for message, prep in zip(messages, prepared, strict=True):
         if isinstance(prep, SendResult):
             yield prep
         else:
-            yield SendResult(message.message_id, accepted=False, retryable=True, error=error)
+            yield SendResult(
+                message.message_id,
+                accepted=False,
+                retryable=True,
+                error=error,
+                relay_down=relay_down,
+            )
 
 
 def _close(client: yagmail.SMTP) -> None:

@@ -48,13 +48,41 @@ def queue_weekly_digest(as_of: dt.date) -> int:
 
 
 @task(name="drain-outbox", retries=3, retry_delay_seconds=[10, 30, 90], cache_policy=NO_CACHE)
-def drain_outbox() -> dict[str, int | str]:
-    report = steps.drain_outbox(runtime.sessions(), runtime.sender())
+def drain_outbox() -> dict[str, object]:
+    report = steps.drain_outbox(runtime.sessions(), runtime.sender(), policy=runtime.retry_policy())
     logger = get_run_logger()
     logger.info("Sent %d, failed %d (%s)", report.sent, report.failed, report.stopped_because)
+    if report.relay_down:
+        logger.warning(
+            "Không kết nối được máy chủ thư (%s): các thư chờ được gửi lại sau.", report.relay_down
+        )
     for error in report.errors[:20]:
         logger.warning("Not delivered: %s", error)
-    return {"sent": report.sent, "failed": report.failed, "stopped": report.stopped_because}
+    for letter in report.gave_up:
+        logger.error(
+            "Thư số %s gửi %s không tới nơi: %s", letter["id"], letter["body_id"], letter["error"]
+        )
+    return {
+        "sent": report.sent,
+        "failed": report.failed,
+        "deferred": report.retryable,
+        "stopped": report.stopped_because,
+        "relay_down": report.relay_down,
+        "gave_up": report.gave_up,
+    }
+
+
+def undelivered_message(delivery: dict[str, object]) -> str | None:
+    """The run's failure message when this drain gave letters up (each letter is given up once,
+    so the failure automation tells the operators once per letter, never per retry)."""
+    gave_up = list(delivery.get("gave_up") or [])
+    if not gave_up:
+        return None
+    bodies = ", ".join(sorted({str(letter["body_id"]) for letter in gave_up}))
+    return (
+        f"{len(gave_up)} thư không gửi tới được người nhận ({bodies}); "
+        "xem `kehoach outbox`, sửa địa chỉ rồi chạy `kehoach outbox retry`."
+    )
 
 
 @task(name="publish-status", cache_policy=NO_CACHE)

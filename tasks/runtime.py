@@ -15,6 +15,7 @@ from engine.calendar import today_in_vietnam
 from engine.definitions.loader import load_definitions
 from engine.definitions.models import Definitions
 from engine.ledger.db import make_engine, session_factory
+from engine.ledger.outbox import RetryPolicy
 from engine.settings import Settings, get_settings
 from engine.tokens import load_or_create_secret
 from notifications.compose import Links
@@ -59,7 +60,18 @@ def smtp_settings() -> SmtpSettings:
 
 
 def sender() -> Sender:
-    return Sender(smtp_settings())
+    # One quick retry inside a drain (a dropped connection, a 451); beyond that the outbox's
+    # next-attempt times take over.
+    return Sender(smtp_settings(), retries=1, backoff=2.0)
+
+
+def retry_policy() -> RetryPolicy:
+    current = settings()
+    return RetryPolicy(
+        first=current.delivery_retry_first,
+        ceiling=current.delivery_retry_ceiling,
+        give_up_after=current.delivery_give_up_after,
+    )
 
 
 @functools.cache

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
-import socket
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,9 +21,10 @@ from engine.ledger import outbox as ledger_outbox
 from engine.ledger.snapshot import LedgerSnapshot, load_cycles, load_open_state
 from engine.periods import periods_between
 from notifications.compose import Links, compose
-from notifications.drain import DrainReport, drain
 from notifications.render import Renderer
-from notifications.sender import OutgoingMessage, Sender
+
+# The drain lives in tasks.delivery; callers know it as a step of the tick.
+from tasks.delivery import drain_outbox, worker_id  # noqa: F401
 
 log = logging.getLogger("kehoach.collect")
 
@@ -193,55 +191,3 @@ def enqueue_and_close(env: TickEnv, obligation: Obligation, outcome: TickOutcome
                 ", ".join(result.missing_bodies) or "none",
             )
     outcome.handoffs.extend(decision.handoffs)
-
-
-def worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def drain_outbox(
-    sessions: sessionmaker[Session],
-    sender: Sender,
-    *,
-    batch_size: int = 50,
-    stale_after: dt.timedelta = dt.timedelta(minutes=10),
-    clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
-) -> DrainReport:
-    """Claim → send → mark, each message marked as soon as the server accepted it."""
-    me = worker_id()
-    by_message_id: dict[str, int] = {}
-    # One session on one connection for the whole drain: every claim and mark is still its own
-    # committed transaction (so a crash resends at most the message in flight), but a session
-    # and a pool checkout per message cost as much as the UPDATE itself.
-    connection = sessions.kw["bind"].connect()
-    session = sessions(bind=connection)
-
-    def claim(limit: int) -> Sequence[OutgoingMessage]:
-        items = ledger_outbox.claim(session, me, limit, clock(), stale_after)
-        by_message_id.update({i.message_id: i.id for i in items})
-        return [
-            OutgoingMessage(
-                message_id=i.message_id,
-                to=list(i.to_addrs),
-                cc=list(i.cc_addrs),
-                subject=i.subject,
-                text=i.text_body,
-                html=i.html_body or "",
-            )
-            for i in items
-        ]
-
-    def mark_sent(result: object) -> None:
-        ledger_outbox.mark_sent(session, [by_message_id[result.message_id]], clock())
-
-    def mark_failed(result: object) -> None:
-        ledger_outbox.mark_failed(
-            session,
-            by_message_id[result.message_id],
-            result.error or "refused",
-            retry=result.retryable,
-        )
-
-    # Letters of big batches are built in a helper process while earlier ones are on the wire.
-    with connection, session, sender.prepare_ahead():
-        return drain(claim, sender.send_each, mark_sent, mark_failed, batch_size=batch_size)

@@ -47,7 +47,7 @@ def prefect_server() -> Iterator[None]:
     # The heartbeat costs ~1 s per flow run; tests don't need it.
     with (
         temporary_settings(updates={"flows.heartbeat_frequency": None}),
-        prefect_test_harness(server_startup_timeout=60),
+        prefect_test_harness(server_startup_timeout=180),
     ):
         yield
 

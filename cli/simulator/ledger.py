@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, update
 
 from engine.ledger.db import (
     SYNCHRONOUS_KEY,
@@ -25,6 +25,8 @@ from engine.ledger.db import (
     session_factory,
     upgrade,
 )
+from engine.ledger.meta import INSTALLATION_KEY
+from engine.ledger.models import LedgerMeta
 from engine.ledger.snapshot import LedgerSnapshot
 from engine.ledger.states import OutboxState
 from tasks import steps
@@ -37,6 +39,17 @@ class Ledger:
         self.path = path
         url = f"sqlite:///{path}"
         upgrade(url)
+        # A fixed installation id: the same simulation gives the same Message-IDs every time
+        # (a throwaway ledger's letters never reach a real mailbox). On an engine of its own:
+        # every connection of self.engine must pass through _on_connect below.
+        setup = make_engine(url)
+        with setup.begin() as connection:
+            connection.execute(
+                update(LedgerMeta)
+                .where(LedgerMeta.key == INSTALLATION_KEY)
+                .values(value="simulation")
+            )
+        setup.dispose()
         self.engine = make_engine(url)
         self._open: dict[int, Any] = {}
         self._closed_changes = 0

@@ -291,8 +291,14 @@ class Supervisor:
 
     def watch(self) -> int:
         """Until a signal: notice a child that died, restart the portal on new definitions."""
+        from flows.zombies import RECONCILE_INTERVAL
+
         current = self.digest
+        next_reconcile = time.monotonic()
         while not self.stopping.wait(0.5):
+            if time.monotonic() >= next_reconcile:
+                next_reconcile = time.monotonic() + RECONCILE_INTERVAL.total_seconds()
+                self.crash_dead_runs()
             for child in self.children:
                 if not child.alive():
                     emit(
@@ -310,6 +316,20 @@ class Supervisor:
                     self.record_children()
                     self.portal = self.start_portal(Path(current_path(self.paths)))
         return 0
+
+    def crash_dead_runs(self) -> None:
+        """Runs left Running by a dead process become Crashed (the failure automation follows)."""
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+
+        from flows.zombies import crash_dead_runs
+
+        try:
+            with temporary_settings(updates={PREFECT_API_URL: self.api_url}):
+                crashed = crash_dead_runs()
+            for run in crashed:
+                emit(f"Lượt chạy {run.name} bị bỏ dở (tiến trình đã dừng): đánh dấu gặp sự cố.")
+        except Exception as error:  # noqa: BLE001 - the server may be restarting; try later
+            emit(f"Chưa kiểm tra được các lượt chạy bị bỏ dở: {error}")
 
     def stop_all(self) -> None:
         if self.stopping.is_set():

@@ -27,12 +27,14 @@ from engine.ledger.db import default_url, make_engine, session_factory, upgrade
 from engine.ledger.errors import CycleClosed, InvalidInput, InvalidTransition, LedgerError, NotFound
 from engine.ledger.events import EventLogIsAppendOnly, list_events, record_event
 from engine.ledger.models import (
+    AddressFailure,
     ArchivedFile,
     Assignment,
     Attachment,
     Base,
     Cycle,
     Event,
+    LedgerMeta,
     OutboxMessage,
     Submission,
 )
@@ -71,6 +73,7 @@ from engine.ledger.states import (
 )
 
 __all__ = [
+    "AddressFailure",
     "ArchivedFile",
     "Assignment",
     "AssignmentState",
@@ -91,6 +94,7 @@ __all__ = [
     "InvalidInput",
     "InvalidTransition",
     "LedgerError",
+    "LedgerMeta",
     "LedgerSnapshot",
     "NotFound",
     "OutboxItem",

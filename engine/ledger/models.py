@@ -182,6 +182,8 @@ class OutboxMessage(Base):
         # The drain asks for pending rows and for 'sending' rows claimed too long ago.
         Index("ix_outbox_state_claimed_at", "state", "claimed_at"),
         Index("ix_outbox_cycle_id", "cycle_id"),
+        # The drain takes pending rows whose next attempt is due.
+        Index("ix_outbox_state_next_attempt_at", "state", "next_attempt_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -203,6 +205,38 @@ class OutboxMessage(Base):
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # None: due at once. A transient failure pushes it back (jittered, bounded back-off).
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # When the current run of transient failures began; give-up time counts from here.
+    deferred_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # What the server said of each recipient at the last attempt: address -> "accepted" or
+    # the refusal ("550 5.1.1 …").
+    recipient_outcomes: Mapped[dict[str, str] | None] = mapped_column(JSON)
+
+
+class AddressFailure(Base):
+    """An address of a body that the relay refused for good (or that bounced)."""
+
+    __tablename__ = "address_failures"
+    __table_args__ = (UniqueConstraint("body_id", "address"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    body_id: Mapped[str] = mapped_column(String(100))
+    address: Mapped[str] = mapped_column(String(320))
+    reason: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(40))
+    first_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    times: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class LedgerMeta(Base):
+    """Facts about this ledger itself, such as its random installation id."""
+
+    __tablename__ = "ledger_meta"
+
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
 
 
 class Event(Base):

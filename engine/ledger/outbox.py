@@ -1,8 +1,10 @@
 """The outbox: every email is first a row with a unique key, then claimed, sent and marked.
 
-Enqueueing the same key twice inserts nothing the second time; a sender that crashes leaves its
-rows in 'sending', which another sender reclaims after stale_after and resends with the same
-Message-ID, so the recipient's mail client shows one message.
+Enqueueing the same key twice inserts nothing the second time. A transient failure puts the row
+back to 'pending' with a later next attempt (jittered, bounded back-off, RetryPolicy); the claim
+takes only rows that are due. A sender that crashes leaves its rows in 'sending', which another
+sender reclaims after a short lease (or at once when the claimer is known dead) and resends with
+the same Message-ID, so the recipient's mail client shows one message.
 """
 
 from __future__ import annotations
@@ -19,8 +21,6 @@ from sqlalchemy import (
     Update,
     and_,
     bindparam,
-    case,
-    false,
     func,
     or_,
     select,
@@ -30,11 +30,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from engine.ledger.errors import InvalidInput, NotFound
+from engine.ledger.meta import installation_id
 from engine.ledger.models import OutboxMessage
+from engine.ledger.retry import RetryPolicy
 from engine.ledger.states import OutboxState
 from engine.ledger.transactions import aware, committing, writing
 
-MAX_ATTEMPTS = 5
 # Rows per INSERT: 14 columns a row keeps this well under SQLite's bound-parameter limit.
 ENQUEUE_BATCH = 500
 MESSAGE_FIELDS = frozenset(
@@ -65,12 +66,14 @@ def outbox_key(cycle_id: int | None, body_id: str, rung: str | None, kind: str) 
     return f"{'-' if cycle_id is None else cycle_id}:{body_id}:{rung or '-'}:{kind}"
 
 
-def message_id_for(key: str, domain: str) -> str:
-    """The RFC 5322 Message-ID derived from an outbox key, stable across resends."""
+def message_id_for(key: str, domain: str, installation: str = "") -> str:
+    """The RFC 5322 Message-ID derived from an outbox key and the ledger's installation id,
+    stable across resends and distinct between two ledgers on one mail domain."""
     domain = domain.strip().strip(".")
     if not domain:
         raise InvalidInput("Cần tên miền để tạo Message-ID cho thư.")
-    return f"<{hashlib.sha256(key.encode('utf-8')).hexdigest()[:32]}@kehoach.{domain}>"
+    seed = f"{installation}:{key}" if installation else key
+    return f"<{hashlib.sha256(seed.encode('utf-8')).hexdigest()[:32]}@kehoach.{domain}>"
 
 
 @dataclass(frozen=True)
@@ -94,7 +97,9 @@ class OutboxItem:
     claimed_at: dt.datetime | None
 
 
-def _row(message: Mapping[str, Any], domain: str | None, now: dt.datetime) -> dict[str, Any]:
+def _row(
+    message: Mapping[str, Any], domain: str | None, installation: str, now: dt.datetime
+) -> dict[str, Any]:
     unknown = set(message) - MESSAGE_FIELDS
     if unknown:
         raise InvalidInput(f"Thư có trường không hợp lệ: {', '.join(sorted(unknown))}.")
@@ -112,7 +117,7 @@ def _row(message: Mapping[str, Any], domain: str | None, now: dt.datetime) -> di
     if not message_id:
         if domain is None:
             raise InvalidInput(f"Thư '{key}' chưa có Message-ID và không có tên miền để tạo.")
-        message_id = message_id_for(key, domain)
+        message_id = message_id_for(key, domain, installation)
     return {
         "key": key,
         "message_id": message_id,
@@ -152,7 +157,7 @@ def enqueue(
     A message without 'key' gets outbox_key(cycle_id, body_id, rung, kind); one without
     'message_id' gets message_id_for(key, domain).
     """
-    rows = _new_rows(messages, domain, now)
+    rows = _new_rows(session, messages, domain, now)
     if not rows:
         return 0  # an idle tick takes no write lock
     with writing(session):
@@ -168,17 +173,23 @@ def add(
 ) -> int:
     """enqueue's insert inside the caller's write transaction: the messages are queued exactly
     when whatever else that transaction records commits (a receipt with its submission)."""
-    rows = _new_rows(messages, domain, now)
+    rows = _new_rows(session, messages, domain, now)
     return _insert(session, rows) if rows else 0
 
 
 def _new_rows(
-    messages: Iterable[Mapping[str, Any]], domain: str | None, now: dt.datetime | None
+    session: Session,
+    messages: Iterable[Mapping[str, Any]],
+    domain: str | None,
+    now: dt.datetime | None,
 ) -> list[dict[str, Any]]:
     now = aware(now)
     rows: dict[str, dict[str, Any]] = {}
+    installation: str | None = None
     for message in messages:
-        row = _row(message, domain, now)
+        if installation is None:
+            installation = installation_id(session) if domain is not None else ""
+        row = _row(message, domain, installation, now)
         rows.setdefault(row["key"], row)
     return list(rows.values())
 
@@ -205,7 +216,8 @@ def claim(
 ) -> list[OutboxItem]:
     """Move up to `limit` sendable rows to 'sending' for this worker and return them.
 
-    Sendable: pending, or stuck in 'sending' since before now - stale_after (a crashed sender).
+    Sendable: pending and due (no next attempt, or one not after now), or stuck in 'sending'
+    since before now - stale_after (a crashed sender).
     On PostgreSQL rows another worker has locked are skipped; SQLite has one writer at a time.
     Only letters by default; with documents=True only messages of the DOCUMENT_KIND_PREFIX kinds.
     """
@@ -217,6 +229,7 @@ def claim(
         "claim_limit": limit,
         "claim_worker": worker_id,
         "claim_now": now,
+        "claim_due": now,
     }
     with writing(session, relaxed=True):
         rows = session.connection().execute(_claim_statement(documents), parameters).all()
@@ -233,10 +246,14 @@ def claim(
 def _claim_statement(documents: bool) -> Update:
     """The claim UPDATE, built once per kind of drain (it runs once per batch of messages)."""
     cutoff = bindparam("claim_cutoff", type_=TABLE.c.claimed_at.type)
+    due = bindparam("claim_due", type_=TABLE.c.next_attempt_at.type)
     is_document = TABLE.c.kind.startswith(DOCUMENT_KIND_PREFIX, autoescape=True)
     sendable = and_(
         or_(
-            TABLE.c.state == OutboxState.pending.value,
+            and_(
+                TABLE.c.state == OutboxState.pending.value,
+                or_(TABLE.c.next_attempt_at.is_(None), TABLE.c.next_attempt_at <= due),
+            ),
             and_(TABLE.c.state == OutboxState.sending.value, TABLE.c.claimed_at < cutoff),
         ),
         is_document if documents else ~is_document,
@@ -266,8 +283,14 @@ def _claim_statement(documents: bool) -> Update:
     )
 
 
-def mark_sent(session: Session, ids: Sequence[int], now: dt.datetime) -> int:
-    """Mark claimed rows as sent; returns how many were still 'sending' and are now 'sent'."""
+def mark_sent(
+    session: Session,
+    ids: Sequence[int],
+    now: dt.datetime,
+    outcomes: Mapping[str, str] | None = None,
+) -> int:
+    """Mark claimed rows as sent (with what the server said of each recipient); returns how
+    many were still 'sending' and are now 'sent'."""
     now = aware(now)
     if not ids:
         return 0
@@ -275,7 +298,12 @@ def mark_sent(session: Session, ids: Sequence[int], now: dt.datetime) -> int:
         # A drain marks each message on its own the moment the server took it: the statement
         # is built once and run on the connection, its cost is a fraction of one SMTP exchange.
         result = session.connection().execute(
-            _mark_sent_statement(), {"mark_ids": list(ids), "mark_now": now}
+            _mark_sent_statement(),
+            {
+                "mark_ids": list(ids),
+                "mark_now": now,
+                "mark_outcomes": dict(outcomes) if outcomes else None,
+            },
         )
         return result.rowcount
 
@@ -292,6 +320,9 @@ def _mark_sent_statement() -> Update:
             state=OutboxState.sent.value,
             sent_at=bindparam("mark_now", type_=TABLE.c.sent_at.type),
             last_error=None,
+            next_attempt_at=None,
+            deferred_since=None,
+            recipient_outcomes=bindparam("mark_outcomes", type_=TABLE.c.recipient_outcomes.type),
         )
     )
 
@@ -302,34 +333,66 @@ def mark_failed(
     error: str,
     retry: bool,
     *,
-    max_attempts: int = MAX_ATTEMPTS,
+    now: dt.datetime | None = None,
+    policy: RetryPolicy | None = None,
+    outcomes: Mapping[str, str] | None = None,
+    max_attempts: int | None = None,
 ) -> str:
-    """Count a failed attempt: back to 'pending' if retry and attempts remain, else 'failed'.
+    """Count a failed attempt. Retryable: back to 'pending' with its next attempt pushed back,
+    unless the policy's give-up time (or max_attempts) has passed: then 'failed'.
 
     Returns the row's state afterwards; a row no longer 'sending' is left as it is.
     """
-    attempts = TABLE.c.attempts + 1
-    back_to_pending = attempts < max_attempts if retry else false()
+    now = aware(now)
+    policy = policy or RetryPolicy()
     with writing(session):
-        state = session.execute(
+        row = session.execute(
+            select(TABLE.c.state, TABLE.c.attempts, TABLE.c.deferred_since).where(
+                TABLE.c.id == outbox_id
+            )
+        ).one_or_none()
+        if row is None:
+            raise NotFound(f"Không tìm thấy thư số {outbox_id} trong hàng đợi.")
+        if row.state != OutboxState.sending.value:
+            return row.state
+        attempts = row.attempts + 1
+        since = row.deferred_since or now
+        values: dict[str, Any] = {
+            "attempts": attempts,
+            "claimed_by": None,
+            "claimed_at": None,
+            "recipient_outcomes": dict(outcomes) if outcomes else None,
+        }
+        out_of_time = now - since >= policy.give_up_after
+        out_of_attempts = max_attempts is not None and attempts >= max_attempts
+        if retry and not (out_of_time or out_of_attempts):
+            values |= {
+                "state": OutboxState.pending.value,
+                "next_attempt_at": now + policy.delay(attempts),
+                "deferred_since": since,
+                "last_error": error[:4000],
+            }
+        else:
+            if retry and out_of_time:
+                error = f"given up after {_hours(now - since)} of failed attempts: {error}"
+            elif retry:
+                error = f"given up after {attempts} attempts: {error}"
+            values |= {
+                "state": OutboxState.failed.value,
+                "next_attempt_at": None,
+                "last_error": error[:4000],
+            }
+        session.execute(
             update(TABLE)
             .where(TABLE.c.id == outbox_id, TABLE.c.state == OutboxState.sending.value)
-            .values(
-                state=case(
-                    (back_to_pending, OutboxState.pending.value), else_=OutboxState.failed.value
-                ),
-                attempts=attempts,
-                last_error=error[:4000],
-                claimed_by=None,
-                claimed_at=None,
-            )
-            .returning(TABLE.c.state)
-        ).scalar()
-        if state is None:
-            state = session.scalar(select(TABLE.c.state).where(TABLE.c.id == outbox_id))
-            if state is None:
-                raise NotFound(f"Không tìm thấy thư số {outbox_id} trong hàng đợi.")
-        return state
+            .values(**values)
+        )
+        return values["state"]
+
+
+def _hours(span: dt.timedelta) -> str:
+    hours = span.total_seconds() / 3600
+    return f"{hours:.0f} h" if hours >= 1 else f"{span.total_seconds():.0f} s"
 
 
 def outbox_counts(session: Session, cycle_id: int | None = None) -> dict[str, int]:
@@ -340,3 +403,7 @@ def outbox_counts(session: Session, cycle_id: int | None = None) -> dict[str, in
     with committing(session):
         counts = {state: count for state, count in session.execute(query).all()}
     return {state.value: counts.get(state.value, 0) for state in OutboxState}
+
+
+# Claims beyond claim() live in engine.ledger.claims; kept importable from here.
+from engine.ledger.claims import claimers, release, renew  # noqa: E402, F401

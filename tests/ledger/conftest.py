@@ -69,6 +69,7 @@ LEDGER_TABLES = (
     "submissions",
     "events",
     "outbox",
+    "address_failures",
     "archived_files",
     "assignments",
     "cycles",

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from engine.ledger import (
+    AddressFailure,
     InvalidInput,
     NotFound,
     OutboxMessage,
@@ -22,6 +23,13 @@ from engine.ledger import (
     outbox_counts,
     outbox_key,
 )
+from engine.ledger.addresses import (
+    clear_address_failures,
+    failing_addresses,
+    mark_address_failing,
+)
+from engine.ledger.meta import installation_id
+from engine.ledger.outbox import RetryPolicy, claimers, release
 
 from .conftest import NOW, count_statements
 
@@ -70,7 +78,7 @@ def test_enqueueing_twice_stores_each_message_once(session):
     assert len(rows) == 7
     first = rows[0]
     assert first.key == "-:body-0000:r1:reminder"
-    assert first.message_id == message_id_for(first.key, DOMAIN)
+    assert first.message_id == message_id_for(first.key, DOMAIN, installation_id(session))
     assert (first.state, first.attempts, first.to_addrs, first.cc_addrs) == (
         "pending",
         0,
@@ -153,17 +161,17 @@ def test_failures_retry_then_give_up(session):
     flaky, broken = claim(session, "w", 10, NOW, STALE)
     assert mark_failed(session, broken.id, "550 mailbox unavailable", retry=False) == "failed"
     for attempt in range(1, 3):
-        assert mark_failed(session, flaky.id, f"timeout {attempt}", True, max_attempts=3) == (
-            "pending"
-        )
-        (again,) = claim(session, "w", 10, NOW, STALE)
+        assert mark_failed(
+            session, flaky.id, f"timeout {attempt}", True, now=NOW, max_attempts=3
+        ) == ("pending")
+        (again,) = claim(session, "w", 10, NOW + dt.timedelta(days=1), STALE)
         assert (again.id, again.attempts) == (flaky.id, attempt)
-    assert mark_failed(session, flaky.id, "timeout 3", True, max_attempts=3) == "failed"
+    assert mark_failed(session, flaky.id, "timeout 3", True, now=NOW, max_attempts=3) == "failed"
     row = session.get(OutboxMessage, flaky.id, populate_existing=True)
     assert (row.state, row.attempts, row.last_error, row.claimed_by) == (
         "failed",
         3,
-        "timeout 3",
+        "given up after 3 attempts: timeout 3",
         None,
     )
     assert claim(session, "w", 10, NOW + STALE * 2, STALE) == []
@@ -171,6 +179,102 @@ def test_failures_retry_then_give_up(session):
     assert mark_failed(session, flaky.id, "late report", True) == "failed"
     with pytest.raises(NotFound, match="thư số 999999"):
         mark_failed(session, 999_999, "x", True)
+
+
+def test_transient_failures_back_off_and_give_up_only_after_the_declared_time(session):
+    policy = RetryPolicy(
+        first=dt.timedelta(minutes=5),
+        ceiling=dt.timedelta(hours=4),
+        give_up_after=dt.timedelta(days=3),
+        jitter=0.2,
+    )
+    enqueue(session, messages(1), domain=DOMAIN, now=NOW)
+    now, waits = NOW, []
+    while True:
+        (item,) = claim(session, "w", 10, now, STALE)
+        state = mark_failed(session, item.id, "421 try later", True, now=now, policy=policy)
+        if state == "failed":
+            break
+        row = session.get(OutboxMessage, item.id, populate_existing=True)
+        assert row.deferred_since == NOW and row.state == "pending"
+        waits.append(row.next_attempt_at - now)
+        # Not due a second before its next attempt: a drain in between takes nothing.
+        assert claim(session, "w", 10, row.next_attempt_at - dt.timedelta(seconds=1), STALE) == []
+        now = row.next_attempt_at
+    assert waits[0] >= dt.timedelta(minutes=4) and waits[0] <= dt.timedelta(minutes=6)
+    assert all(w <= dt.timedelta(hours=4) for w in waits)
+    assert max(waits) >= dt.timedelta(hours=3)  # minutes to hours
+    assert now - NOW >= dt.timedelta(days=3)  # not given up before the declared time
+    assert now - NOW < dt.timedelta(days=3, hours=5)
+    assert 15 < len(waits) < 40  # a few dozen attempts over three days, not one per drain
+    row = session.get(OutboxMessage, item.id, populate_existing=True)
+    assert re.match(r"given up after 7\d h of failed attempts: 421", row.last_error)
+    assert row.next_attempt_at is None
+
+
+def test_jitter_spreads_letters_deferred_together():
+    policy = RetryPolicy()
+    delays = {policy.delay(1) for _ in range(50)}
+    assert len(delays) > 40
+    assert all(dt.timedelta(minutes=4) <= d <= dt.timedelta(minutes=6) for d in delays)
+    assert policy.delay(30) == policy.ceiling or policy.delay(30) <= policy.ceiling
+
+
+def test_recipient_outcomes_are_recorded(session):
+    enqueue(session, messages(2), domain=DOMAIN, now=NOW)
+    good, bad = claim(session, "w", 10, NOW, STALE)
+    mark_sent(session, [good.id], NOW, {"van-thu@body-0.tuyenquang.example": "accepted"})
+    refusal = {"van-thu@body-1.tuyenquang.example": "550 5.1.1 User unknown"}
+    mark_failed(session, bad.id, "all refused", False, now=NOW, outcomes=refusal)
+    rows = {r.id: r for r in session.scalars(select(OutboxMessage)).all()}
+    assert rows[good.id].recipient_outcomes == {"van-thu@body-0.tuyenquang.example": "accepted"}
+    assert rows[bad.id].recipient_outcomes == refusal and rows[bad.id].state == "failed"
+
+
+def test_release_returns_unsent_claims_at_once(session):
+    enqueue(session, messages(3), domain=DOMAIN, now=NOW)
+    claim(session, "host:1:dead", 2, NOW, STALE)
+    claim(session, "host:2:alive", 1, NOW, STALE)
+    assert sorted(claimers(session)) == ["host:1:dead", "host:2:alive"]
+    assert release(session, ["host:1:dead"]) == 2
+    # Back at once, not after the lease; the other sender's claim is untouched.
+    again = claim(session, "w", 10, NOW, STALE)
+    assert len(again) == 2 and sorted(claimers(session)) == ["host:2:alive", "w"]
+
+
+def test_failing_addresses_are_marked_counted_and_cleared(session):
+    mark_address_failing(session, "so-noi-vu", "Cu@Example.org", "550 unknown", "smtp", now=NOW)
+    later = NOW + dt.timedelta(hours=1)
+    mark_address_failing(session, "so-noi-vu", "cu@example.org", "550 gone", "dsn", now=later)
+    mark_address_failing(session, "so-tu-phap", "x@example.org", "550 unknown", "smtp", now=NOW)
+    [first, second] = failing_addresses(session)
+    assert (first.body_id, first.address, first.times, first.source) == (
+        "so-noi-vu",
+        "cu@example.org",
+        2,
+        "dsn",
+    )
+    assert (first.first_seen_at, first.last_seen_at, first.reason) == (NOW, later, "550 gone")
+    assert [f.body_id for f in failing_addresses(session, "so-tu-phap")] == ["so-tu-phap"]
+    assert clear_address_failures(session, "so-noi-vu", ["CU@example.org"]) == 1
+    assert session.scalar(select(func.count()).select_from(AddressFailure)) == 1
+    assert second.address == "x@example.org"
+
+
+def test_two_fresh_ledgers_never_share_a_message_id(tmp_path):
+    from engine.ledger import make_engine, session_factory, upgrade
+
+    ids = []
+    for name in ("a", "b"):
+        url = f"sqlite:///{tmp_path / name}.db"
+        upgrade(url)
+        engine = make_engine(url)
+        with session_factory(engine)() as session:
+            enqueue(session, messages(50), domain=DOMAIN, now=NOW)
+            ids.append(set(session.scalars(select(OutboxMessage.message_id))))
+        engine.dispose()
+    assert len(ids[0]) == len(ids[1]) == 50
+    assert not ids[0] & ids[1]
 
 
 def _drain(sessions, worker: str, start: threading.Barrier) -> list[int]:

@@ -56,7 +56,7 @@ def test_upgrade_twice_changes_nothing(engine):
     upgrade(engine)
     with engine.connect() as connection:
         assert connection.execute(text("SELECT version_num FROM alembic_version")).all() == [
-            ("0001",)
+            ("0002",)
         ]
 
 

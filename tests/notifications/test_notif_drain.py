@@ -143,3 +143,47 @@ def test_max_batches_and_bad_batch_size(sink, make_sender, make_message) -> None
     assert "max_batches" in report.stopped_because
     with pytest.raises(ValueError, match="batch_size"):
         drain(outbox.claim, make_sender(sink).send_each, outbox.mark_sent, outbox.mark_failed, 0)
+
+
+class RefuseTo(MailSinkHandler):
+    """550 for one mailbox, 451 for another; everyone else is accepted."""
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.startswith("giam-doc@"):
+            return "550 5.1.1 User unknown"
+        if address.startswith("ban@"):
+            return "451 4.3.0 Mailbox busy"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def test_a_refused_to_with_an_accepted_cc_is_not_sent(
+    mail_dir: Path, make_sender, make_message
+) -> None:
+    cc = "van-thu@so-tu-phap.tuyenquang.example"
+    refused = make_message(1, to=["giam-doc@so-tu-phap.tuyenquang.example"], cc=[cc])
+    busy = make_message(2, to=["ban@so-tu-phap.tuyenquang.example"], cc=[cc])
+    cc_refused = make_message(3, to=[cc], cc=["giam-doc@so-tu-phap.tuyenquang.example"])
+    with running_sink(mail_dir, handler=RefuseTo(mail_dir)) as sink:
+        outbox = ListOutbox([refused, busy, cc_refused], mail_dir)
+        marked_failed: list[SendResult] = []
+
+        def mark_failed(result: SendResult) -> None:
+            marked_failed.append(result)
+            outbox.failed[result.message_id] = result
+
+        report = drain(
+            outbox.claim, make_sender(sink, retries=0).send_each, outbox.mark_sent, mark_failed
+        )
+        stored = {m.message_id for m in sink.messages()}
+    # The Cc got all three; only the letter whose To was accepted counts as sent.
+    assert stored == {refused.message_id, busy.message_id, cc_refused.message_id}
+    assert outbox.sent == [cc_refused.message_id] and report.sent == 1
+    by_id = {r.message_id: r for r in marked_failed}
+    assert not by_id[refused.message_id].retryable
+    assert "To refused" in by_id[refused.message_id].error
+    assert by_id[refused.message_id].outcomes == {
+        "giam-doc@so-tu-phap.tuyenquang.example": "550 5.1.1 User unknown",
+        cc: "accepted",
+    }
+    assert by_id[busy.message_id].retryable  # a 451 on the To: tried again later
