@@ -48,13 +48,11 @@ def _check_year(year: int) -> None:
 
 def _current_version(sessions, defs, year: int) -> int:
     """1, or the amended version the ledger's hand-offs have reached (late reports)."""
-    from engine.ledger.cycles import get_cycle
-    from reports.consolidate import annual_pair
+    from reports.consolidate import consolidation_obligation, handoff_total
 
-    _obligation, upstream = annual_pair(defs)
+    obligation = consolidation_obligation(defs)
     with sessions() as session:
-        cycle = get_cycle(session, upstream.id, str(year))
-        return (cycle.handoff_version if cycle else 0) + 1
+        return handoff_total(defs, session, obligation, str(year)) + 1
 
 
 @report_app.command("annual")

@@ -190,9 +190,8 @@ def record_minutes(
     organiser = host(office, setup)
     assignment = briefing.cycle.assignment(organiser.id)
     pack = _pack(office, setup, briefing)
-    values = validate_submission(
-        setup.briefing.form, submission_values(setup.briefing.form, minutes, len(pack.items))
-    )
+    filled = submission_values(setup.briefing.form, minutes, len(pack.items), setup.spec.minutes)
+    values = validate_submission(setup.briefing.form, filled)
     if assignment is not None:
         with office.sessions() as session:
             record_submission(
