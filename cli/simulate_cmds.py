@@ -68,6 +68,10 @@ def simulate(
         progress.done()
         result = count(run)
         run.ledger.dispose()
+    if out is not None:
+        from cli.simulator.letters_out import write_letters
+
+        write_letters(defs, run.mail, out)
     summary = None
     if out is not None:
         from cli.simulator.summary import write_summary

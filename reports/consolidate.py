@@ -202,6 +202,19 @@ def consolidate_sources(
     return reports
 
 
+def sources_still_open(
+    defs: Definitions, session: Session, obligation: Obligation, key: str
+) -> list[str]:
+    """Sources whose cycle of the period is still open: the consolidation waits for the last
+    one to close (each close hands off, so the last hand-off starts it with everything)."""
+    waiting = []
+    for source, source_key in source_periods(defs, obligation, key):
+        cycle = get_cycle(session, source.id, source_key)
+        if cycle is not None and cycle.state == "open":
+            waiting.append(source.id)
+    return waiting
+
+
 def handoff_total(defs: Definitions, session: Session, obligation: Obligation, key: str) -> int:
     """The hand-off versions of every source cycle of the period, added: a late report to any
     source makes the next amended version of the consolidation."""

@@ -44,6 +44,7 @@ from reports.consolidate import (
     consolidation_obligation,
     consolidation_period,
     handoff_total,
+    sources_still_open,
     upstreams,
 )
 from reports.issuers import symbol
@@ -86,6 +87,7 @@ def prepare(office: Office, obligation_id: str, period_key: str, handoff_version
     )
     with office.sessions() as session:
         total = handoff_total(office.defs, session, obligation, period.key)
+        waiting = sources_still_open(office.defs, session, obligation, period.key)
     upstream = sources[0]
     version = max(handoff_version, total) + 1
     folder = office.reports_dir / obligation.id / period.key / f"v{version}"
@@ -100,10 +102,13 @@ def prepare(office: Office, obligation_id: str, period_key: str, handoff_version
         label=period.label,
         sources=len(sources),
     )
+    if waiting:
+        reason = f"chờ kỳ {period.label} của {', '.join(waiting)} đóng rồi mới tổng hợp"
+        return _replace(job, skip=reason)
     rule = upstream.downstream.completeness if upstream.downstream else None
     if handoff_version > 0 and rule is not None and rule.late == "ignore":
         return _replace(job, skip="báo cáo nộp muộn được bỏ qua theo định nghĩa (late: ignore)")
-    return _replace(job, cycle_id=_own_cycle(office, obligation, period_key))
+    return _replace(job, cycle_id=_own_cycle(office, obligation, period.key))
 
 
 def _replace(job: Job, **changes) -> Job:

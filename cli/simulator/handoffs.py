@@ -83,7 +83,12 @@ class HandOffs:
             return "chưa có mô-đun tổng hợp (reports.annual): không tạo văn bản", None
         if self.out_dir is None or self.documents is None:
             return "không có --out: không lưu văn bản tổng hợp", None
-        from reports.consolidate import ReportError, consolidation_key, handoff_total
+        from reports.consolidate import (
+            ReportError,
+            consolidation_key,
+            handoff_total,
+            sources_still_open,
+        )
 
         obligation = self.defs.obligations[obligation_id]
         try:
@@ -94,6 +99,9 @@ class HandOffs:
         # several sources closing together make one document, not one each.
         with self.sessions() as session:
             version = handoff_total(self.defs, session, obligation, key) + 1
+            waiting = sources_still_open(self.defs, session, obligation, key)
+        if waiting:
+            return f"chờ kỳ của {', '.join(waiting)} đóng rồi mới tổng hợp", None
         if (obligation_id, key, version) in self._submitted:
             return f"đã tạo văn bản {key} bản {version} cùng đợt", None
         self._submitted.add((obligation_id, key, version))
