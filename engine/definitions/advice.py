@@ -76,6 +76,22 @@ def _undeclared_briefing(defs: Definitions) -> list[Finding]:
     ]
 
 
+def _consolidations_without_source(defs: Definitions) -> list[Finding]:
+    from engine.definitions.declarations import sources_of
+
+    return [
+        Finding(
+            "obligations",
+            o.id,
+            ("flow",),
+            "cảnh báo: nghĩa vụ tổng hợp chưa có báo cáo nguồn nào (khai báo 'downstream: "
+            f"{{obligation: {o.id}}}' ở nghĩa vụ nguồn): không có gì khởi động việc tổng hợp",
+        )
+        for o in defs.obligations.values()
+        if o.flow == "consolidation" and not sources_of(defs, o.id)
+    ]
+
+
 def check_advice(defs: Definitions) -> list[Finding]:
     """Every warning over loaded, valid definitions."""
     start = plan_start(defs.plan)
@@ -85,4 +101,5 @@ def check_advice(defs: Definitions) -> list[Finding]:
         findings += _late_due(obligation, year)
     findings += _place_spellings(defs)
     findings += _undeclared_briefing(defs)
+    findings += _consolidations_without_source(defs)
     return findings

@@ -98,10 +98,8 @@ def _check_report(defs: Definitions, obligation: Obligation) -> list[Finding]:
             f"'{obligation.schedule.every.value}' không tổng hợp được"
         )
         findings.append(Finding(*item, ("schedule", "every"), message))
+    # No source at all is a warning (engine.definitions.advice): nothing would start it.
     sources = sources_of(defs, obligation.id)
-    if not sources:
-        message = "nghĩa vụ tổng hợp chưa có báo cáo nguồn nào (khai báo 'downstream' ở nguồn)"
-        findings.append(Finding(*item, ("flow",), message))
     for source in sources:
         every = source.schedule.every
         if obligation.schedule.every in MONTHS and not can_consolidate(
