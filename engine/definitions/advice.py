@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 
 from engine.definitions.checks import plan_start
 from engine.definitions.findings import Finding
@@ -29,6 +30,15 @@ def _late_due(obligation: Obligation, year: int) -> list[Finding]:
     cal = LegalCalendar({})
     for period in periods:
         due, _steps = raw_due_date(obligation.due, period, cal, None)
+        if obligation.due.in_month is None and obligation.due.month > 0:
+            # `month` counts from the period's last month: `month: 1` on a yearly plan is
+            # January of the next year, thirteen months after the period began.
+            message = (
+                f"cảnh báo: 'month: {obligation.due.month}' tính từ tháng cuối của kỳ, nên hạn "
+                f"của kỳ {period.label} là {due.strftime('%d/%m/%Y')}; nếu muốn ghi tháng dương "
+                f"lịch, dùng in_month: {due.month} (year: next nếu là năm sau)"
+            )
+            return [Finding("obligations", obligation.id, ("due", "month"), message)]
         length = period.end - period.start
         if due > period.end + length + dt.timedelta(days=1):
             key = "in_month" if obligation.due.in_month is not None else "month"
@@ -47,18 +57,28 @@ def _place_spellings(defs: Definitions) -> list[Finding]:
     place = defs.plan.place
     findings = []
     for body in sorted(defs.bodies.values(), key=lambda b: b.id):
+        folded = f" {fold(body.name)}"
         for word in PLACE_WORDS:
             marker = f" {word} "
-            if marker not in f" {body.name}":
+            if marker not in folded:
                 continue
-            written = f" {body.name}".split(marker, 1)[1].strip()
-            if written != place and fold(written) == fold(place):
-                message = (
-                    f"cảnh báo: tên cơ quan ghi địa danh '{written}', kế hoạch ghi '{place}' "
-                    "(khác dấu gạch, khoảng trắng hoặc cách mã hóa dấu); hệ thống coi là một "
-                    "địa danh, nên thống nhất một cách viết"
+            tail = folded.split(marker, 1)[1]
+            if tail != fold(place) or body.name.endswith(f" {place}"):
+                continue
+            raw = unicodedata.normalize("NFC", body.name)
+            written = raw.split(marker, 1)[1] if marker in raw else tail
+            nfd = unicodedata.normalize("NFC", body.name) != body.name
+            message = (
+                f"cảnh báo: tên cơ quan ghi địa danh '{written.strip()}', kế hoạch ghi '{place}' "
+                + (
+                    "(khác cách mã hóa dấu tiếng Việt)"
+                    if nfd
+                    else "(khác dấu gạch hoặc khoảng trắng)"
                 )
-                findings.append(Finding("bodies", body.id, ("name",), message))
+                + "; hệ thống coi là một địa danh, nên thống nhất một cách viết"
+            )
+            findings.append(Finding("bodies", body.id, ("name",), message))
+            break
     return findings
 
 
