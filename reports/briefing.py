@@ -93,12 +93,10 @@ class Pack:
     direction: str = ""  # the declared programme line on the authority's direction
 
 
-def _no_content(obligation: Obligation, values: dict) -> bool:
-    """A choice answered with "Không …" (e.g. "Không có nội dung kỳ này") means nothing to add."""
-    return any(
-        f.type == FieldType.choice and str(values.get(f.id, "")).startswith("Không")
-        for f in obligation.form.fields
-    )
+def _no_content(setup: BriefingSetup, values: dict) -> bool:
+    """The declared "nothing this time" answer (`briefing.item_none`)."""
+    none = setup.spec.item_none
+    return none is not None and str(values.get(none.field, "")) == none.value
 
 
 def _value(values: dict, field_id: str | None):
@@ -128,7 +126,7 @@ def collect_pack(
                 missing.append(name)
                 continue
             values = entry.latest.fields
-            if _no_content(setup.items, values):
+            if _no_content(setup, values):
                 nothing.append(name)
                 continue
             sections = tuple(

@@ -122,6 +122,10 @@ def _check_report(defs: Definitions, obligation: Obligation) -> list[Finding]:
     spec = obligation.report
     if spec is None:
         return findings
+    for index, target in enumerate(spec.recipients):
+        if target.mailbox is not None:
+            message = "nơi nhận báo cáo là 'role' hoặc 'body', không phải 'mailbox'"
+            findings.append(Finding(*item, ("report", "recipients", index, "mailbox"), message))
     for fact, field_id in spec.record.items():
         keys = ("report", "record", fact)
         findings += _field_findings(obligation, item, keys, field_id, RECORD_TYPES[fact])
@@ -182,6 +186,19 @@ def _check_briefing(defs: Definitions, obligation: Obligation) -> list[Finding]:
                 findings.append(Finding(*item, ("briefing", key), message))
             continue
         findings += _field_findings(obligation, item, ("briefing", key), field_id, text, items)
+    if spec.item_none is not None and items is not None:
+        keys = ("briefing", "item_none", "field")
+        wrong = _field_findings(
+            obligation, item, keys, spec.item_none.field, (FieldType.choice,), items
+        )
+        findings += wrong
+        field = _field(items, spec.item_none.field)
+        if not wrong and field is not None and spec.item_none.value not in field.choices:
+            message = (
+                f"'{spec.item_none.value}' không phải lựa chọn của trường '{field.id}' "
+                f"(có: {'; '.join(field.choices)})"
+            )
+            findings.append(Finding(*item, ("briefing", "item_none", "value"), message))
     if spec.minutes and "held_on" not in spec.minutes:
         message = "'minutes' cần 'held_on' (trường ngày tổ chức hội nghị)"
         findings.append(Finding(*item, ("briefing", "minutes"), message))

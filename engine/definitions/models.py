@@ -548,6 +548,13 @@ MinutesFact = Literal[
 ]
 
 
+class NoContent(Strict):
+    """The item form's answer that means "nothing to bring this time"."""
+
+    field: str = Field(description="Trường lựa chọn (type: choice) của biểu mẫu 'items'.")
+    value: str = Field(description="Lựa chọn nghĩa là không có nội dung.")
+
+
 class BriefingSpec(Strict):
     """A briefing's companions and how their fields and the minutes map onto its forms."""
 
@@ -562,6 +569,11 @@ class BriefingSpec(Strict):
     )
     item_presenter: str | None = Field(
         default=None, description="Trường người trình bày trong biểu mẫu của 'items'."
+    )
+    item_none: NoContent | None = Field(
+        default=None,
+        description="Câu trả lời nghĩa là 'không có nội dung kỳ này' trong biểu mẫu của "
+        "'items', ví dụ {field: co_noi_dung, value: Không có nội dung kỳ này}.",
     )
     minutes: dict[MinutesFact, Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]] = Field(
         default_factory=dict,

@@ -159,3 +159,25 @@ def test_header_and_symbol_survive_an_en_dash_in_the_place(second: Path) -> None
     body = result.definitions.bodies["so-tp"]
     assert issuers.symbol(result.definitions, body) == "STP"
     assert issuers.header_names(result.definitions, body)[1] == "SỞ TƯ PHÁP"
+
+
+def test_item_none_must_be_a_choice_of_the_items_form(second: Path) -> None:
+    path = second / "obligations" / "hop-bao.yaml"
+    replace(
+        path,
+        "      item_presenter: nguoi_phat_bieu\n",
+        "      item_presenter: nguoi_phat_bieu\n      item_none: {field: ten_noi_dung, value: Không}\n",
+    )
+    found = problems(second)
+    line = line_of(path, "item_none:")
+    assert any(
+        f":{line}:" in p and "trường 'ten_noi_dung' của 'noi-dung-hop-bao' có kiểu text" in p
+        for p in found
+    ), found
+
+
+def test_a_mailbox_is_not_a_report_recipient(second: Path) -> None:
+    path = second / "obligations" / "tong-hop-6-thang.yaml"
+    replace(path, "{role: bo-quan-ly}", "{mailbox: head}")
+    found = problems(second)
+    assert any("nơi nhận báo cáo là 'role' hoặc 'body'" in p for p in found), found
