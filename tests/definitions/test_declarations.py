@@ -166,7 +166,8 @@ def test_item_none_must_be_a_choice_of_the_items_form(second: Path) -> None:
     replace(
         path,
         "      item_presenter: nguoi_phat_bieu\n",
-        "      item_presenter: nguoi_phat_bieu\n      item_none: {field: ten_noi_dung, value: Không}\n",
+        "      item_presenter: nguoi_phat_bieu\n"
+        "      item_none: {field: ten_noi_dung, value: Không}\n",
     )
     found = problems(second)
     line = line_of(path, "item_none:")
