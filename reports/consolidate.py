@@ -35,6 +35,9 @@ OUTLINE: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
+SECTIONS = ("results", "shortcomings", "proposals")  # FormField.section, in OUTLINE order
+
+
 class ReportError(Exception):
     """A report cannot be made from what the definitions and the ledger hold (Vietnamese)."""
 
@@ -87,9 +90,12 @@ class Consolidation:
         for field in self.upstream.form.fields:
             if field.type != FieldType.long_text:
                 continue
-            index = next(
-                (i for i, (_, stems) in enumerate(OUTLINE) if field.id.startswith(stems)), 0
-            )
+            index = SECTIONS.index(field.section) if field.section else None
+            if index is None:
+                # Undeclared: the usual stems of field ids (documented in the key reference).
+                index = next(
+                    (i for i, (_, stems) in enumerate(OUTLINE) if field.id.startswith(stems)), 0
+                )
             sections[index][1].append(field)
         return sections
 

@@ -451,11 +451,20 @@ class FormField(Strict):
     min: float | None = None
     max: float | None = None
     sum_in_report: bool = Field(default=True, description="Số liệu được cộng khi tổng hợp.")
+    section: Literal["results", "shortcomings", "proposals"] | None = Field(
+        default=None,
+        description="Với long-text: mục của báo cáo tổng hợp trích nội dung này (kết quả; tồn "
+        "tại, hạn chế; nhiệm vụ, đề xuất). Bỏ trống: theo đầu mã trường (ket_qua…, ton_tai…, "
+        "han_che…, kho_khan…, vuong_mac… ; nhiem_vu…, de_xuat…, kien_nghi…, phuong_huong…), "
+        "còn lại vào mục kết quả.",
+    )
 
     @model_validator(mode="after")
     def _choices(self) -> FormField:
         if (self.type == FieldType.choice) != bool(self.choices):
             raise ValueError("'choices' dùng với (và chỉ với) type: choice")
+        if self.section is not None and self.type != FieldType.long_text:
+            raise ValueError("'section' chỉ dùng với type: long-text")
         return self
 
 
