@@ -182,3 +182,19 @@ def test_a_mailbox_is_not_a_report_recipient(second: Path) -> None:
     replace(path, "{role: bo-quan-ly}", "{mailbox: head}")
     found = problems(second)
     assert any("nơi nhận báo cáo là 'role' hoặc 'body'" in p for p in found), found
+
+
+def test_declared_section_files_a_text_under_its_heading() -> None:
+    from engine.definitions.models import Completeness
+    from reports.consolidate import Consolidation
+
+    source = load_definitions(SECOND).definitions.obligations["bao-cao-6-thang"]
+    consolidation = Consolidation(source, None, (), (), (), {}, Completeness(), True)
+    outline = {heading: [f.id for f in fields] for heading, fields in consolidation.outline()}
+    # gop_y_de_nghi declares `section: proposals` (its id has no known stem); ket_qua_noi_bat
+    # goes by its id stem.
+    assert outline == {
+        "Kết quả đạt được": ["ket_qua_noi_bat"],
+        "Tồn tại, hạn chế và nguyên nhân": [],
+        "Nhiệm vụ và đề xuất": ["gop_y_de_nghi"],
+    }
