@@ -20,7 +20,20 @@ from reports.compliance import vn_day
 from reports.consolidate import Consolidation, SourceReport, rule_text
 from reports.wording import amount, field_value
 
-ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII")
+ROMAN = ("I", "II", "III", "IV", "V", "VI")
+
+
+def roman(number: int) -> str:
+    """A section number in Roman numerals (any count of sources)."""
+    values = ((1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"))
+    values += ((50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I"))
+    text = ""
+    for value, letters in values:
+        while number >= value:
+            text, number = text + letters, number - value
+    return text
+
+
 MAX_CHART_HEIGHT_MM = 215
 
 
@@ -150,9 +163,9 @@ def _situation_of_sources(document, sources: Sequence[SourceReport], chart: Path
     )
 
 
-def _source_section(document, roman: str, source: SourceReport) -> None:
+def _source_section(document, number: str, source: SourceReport) -> None:
     """One source obligation: its figures, each body's table and words, then its outline."""
-    d30.add_section_heading(document, f"{roman}. {source.obligation.title.upper()}")
+    d30.add_section_heading(document, f"{number}. {source.obligation.title.upper()}")
     c = source.consolidation
     if c is None:
         d30.add_paragraph(document, "Chưa mở kỳ báo cáo: chưa có số liệu.")
@@ -181,8 +194,8 @@ def annual_document(
             _quoted_section(document, number, heading, consolidation, fields)
     else:
         _situation_of_sources(document, sources, chart, year)
-        for roman, source in zip(ROMAN[1:], sources, strict=False):
-            _source_section(document, roman, source)
+        for number, source in enumerate(sources, start=2):
+            _source_section(document, roman(number), source)
     d30.add_paragraph(
         document,
         f"Trên đây là báo cáo {text.summary[:1].lower()}{text.summary[1:]} của "
