@@ -67,3 +67,19 @@ def test_no_shipped_place_in_code() -> None:
     # Docstrings and Field descriptions may use it as an example; running code may not.
     allowed = {"engine/definitions/models.py", "reports/decree30.py", "reports/issuers.py"}
     assert set(found) <= allowed, found
+
+
+def test_documents_code_writes_no_authority_level_of_its_own() -> None:
+    """The documents and flows say "tỉnh" only through the plan (its bodies, its declared
+    lines): a centrally governed city must not read "UBND tỉnh" in its report. (Letters'
+    wording is checked with the letters themselves.)"""
+    phrases = ("UBND tỉnh", "Ủy ban nhân dân tỉnh", "Văn phòng UBND", "của tỉnh", "toàn tỉnh")
+    found = []
+    for path, text in code_files():
+        relative = path.relative_to(REPO_ROOT)
+        if relative.parts[0] not in ("reports", "tasks", "flows"):
+            continue
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.lstrip().startswith("#") and any(p in line for p in phrases):
+                found.append(f"{relative}:{number}: {line.strip()}")
+    assert found == []
