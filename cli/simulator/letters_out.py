@@ -3,6 +3,7 @@ one `.eml` per letter (opens in any mail program) and `index.txt`, by date and b
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -23,9 +24,10 @@ def _body_names(defs: Definitions) -> dict[str, str]:
     return names
 
 
-def _eml(captured: CapturedMessage) -> bytes:
-    import datetime as dt
+VIETNAM = dt.timezone(dt.timedelta(hours=7))
 
+
+def _eml(captured: CapturedMessage) -> bytes:
     message = captured.message
     mail = EmailMessage()
     mail["From"] = FROM
@@ -34,7 +36,7 @@ def _eml(captured: CapturedMessage) -> bytes:
         mail["Cc"] = ", ".join(message.cc)
     mail["Subject"] = message.subject
     mail["Date"] = format_datetime(
-        dt.datetime.combine(captured.day, dt.time(7, 30), tzinfo=dt.timezone(dt.timedelta(hours=7)))
+        dt.datetime.combine(captured.day, dt.time(7, 30), tzinfo=VIETNAM)
     )
     mail["Message-ID"] = message.message_id or make_msgid()
     if message.reply_to:
@@ -51,21 +53,27 @@ def _eml(captured: CapturedMessage) -> bytes:
     return bytes(mail)
 
 
+def _addressee(captured: CapturedMessage, names: dict[str, str]) -> str:
+    first = captured.message.to[0] if captured.message.to else ""
+    return names.get(first.lower(), first)
+
+
 def write_letters(defs: Definitions, mail: Sequence[CapturedMessage], out_dir: Path) -> Path:
     """Write every captured letter under out_dir/letters/ and return the index file."""
     folder = Path(out_dir) / "letters"
     folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.eml"):
+        stale.unlink()  # a previous run into the same --out: the index must match the files
     names = _body_names(defs)
     lines = []
     ordered = sorted(
         enumerate(mail),
-        key=lambda item: (item[1].day, names.get(item[1].message.to[0].lower(), ""), item[0]),
+        key=lambda item: (item[1].day, _addressee(item[1], names), item[0]),
     )
     for number, (_index, captured) in enumerate(ordered, start=1):
         file_name = f"{number:05d}-{captured.day.isoformat()}.eml"
         (folder / file_name).write_bytes(_eml(captured))
-        first = captured.message.to[0] if captured.message.to else ""
-        body = names.get(first.lower(), first)
+        body = _addressee(captured, names)
         lines.append(
             f"{captured.day.strftime('%d/%m/%Y')}\t{body}\t{captured.message.subject}\t{file_name}"
         )
