@@ -198,3 +198,19 @@ def test_declared_section_files_a_text_under_its_heading() -> None:
         "Tồn tại, hạn chế và nguyên nhân": [],
         "Nhiệm vụ và đề xuất": ["gop_y_de_nghi"],
     }
+
+
+def test_a_due_date_more_than_a_period_after_its_period_is_a_warning(second: Path) -> None:
+    path = second / "obligations" / "bao-cao-6-thang.yaml"
+    replace(
+        path,
+        "due: {rule: after-period-end, offset: {working_days: 5}}",
+        "due: {rule: day-of-month, day: 15, in_month: 3, year: next}",
+    )
+    result = load_definitions(second)
+    assert result.problems == []
+    warnings = [str(w) for w in result.warnings]
+    assert any(
+        "cảnh báo: hạn 15/03/2026 của kỳ 6 tháng đầu năm 2025 muộn hơn một kỳ" in w
+        for w in warnings
+    ), warnings
