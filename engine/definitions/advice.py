@@ -1,6 +1,7 @@
 """Warnings over valid definitions: what loads and runs but is probably not what was meant.
 
-`kehoach validate` prints them with path:line:col and still exits 0.
+Every finding here has `warning=True`: `kehoach validate` prints it with path:line:col and the
+"cảnh báo:" label (findings.Problem) and still exits 0.
 """
 
 from __future__ import annotations
@@ -34,20 +35,20 @@ def _late_due(obligation: Obligation, year: int) -> list[Finding]:
             # `month` counts from the period's last month: `month: 1` on a yearly plan is
             # January of the next year, thirteen months after the period began.
             message = (
-                f"cảnh báo: 'month: {obligation.due.month}' tính từ tháng cuối của kỳ, nên hạn "
+                f"'month: {obligation.due.month}' tính từ tháng cuối của kỳ, nên hạn "
                 f"của kỳ {period.label} là {due.strftime('%d/%m/%Y')}; nếu muốn ghi tháng dương "
                 f"lịch, dùng in_month: {due.month} (year: next nếu là năm sau)"
             )
-            return [Finding("obligations", obligation.id, ("due", "month"), message)]
+            return [Finding("obligations", obligation.id, ("due", "month"), message, warning=True)]
         length = period.end - period.start
         if due > period.end + length + dt.timedelta(days=1):
             key = "in_month" if obligation.due.in_month is not None else "month"
             message = (
-                f"cảnh báo: hạn {due.strftime('%d/%m/%Y')} của kỳ {period.label} muộn hơn một kỳ "
+                f"hạn {due.strftime('%d/%m/%Y')} của kỳ {period.label} muộn hơn một kỳ "
                 f"sau khi kỳ kết thúc ({period.end.strftime('%d/%m/%Y')}); tháng của hạn nên ghi "
                 "theo tháng dương lịch: in_month (và year: next nếu là năm sau)"
             )
-            return [Finding("obligations", obligation.id, ("due", key), message)]
+            return [Finding("obligations", obligation.id, ("due", key), message, warning=True)]
     return []
 
 
@@ -69,7 +70,7 @@ def _place_spellings(defs: Definitions) -> list[Finding]:
             written = raw.split(marker, 1)[1] if marker in raw else tail
             nfd = unicodedata.normalize("NFC", body.name) != body.name
             message = (
-                f"cảnh báo: tên cơ quan ghi địa danh '{written.strip()}', kế hoạch ghi '{place}' "
+                f"tên cơ quan ghi địa danh '{written.strip()}', kế hoạch ghi '{place}' "
                 + (
                     "(khác cách mã hóa dấu tiếng Việt)"
                     if nfd
@@ -77,7 +78,7 @@ def _place_spellings(defs: Definitions) -> list[Finding]:
                 )
                 + "; hệ thống coi là một địa danh, nên thống nhất một cách viết"
             )
-            findings.append(Finding("bodies", body.id, ("name",), message))
+            findings.append(Finding("bodies", body.id, ("name",), message, warning=True))
             break
     return findings
 
@@ -88,8 +89,9 @@ def _undeclared_briefing(defs: Definitions) -> list[Finding]:
             "obligations",
             o.id,
             ("flow",),
-            "cảnh báo: hội nghị (flow: press-briefing) không khai báo 'briefing': không có "
+            "hội nghị (flow: press-briefing) không khai báo 'briefing': không có "
             "nghĩa vụ gửi nội dung trước và trả lời sau hội nghị",
+            warning=True,
         )
         for o in defs.obligations.values()
         if o.flow == "press-briefing" and o.briefing is None
@@ -104,8 +106,9 @@ def _consolidations_without_source(defs: Definitions) -> list[Finding]:
             "obligations",
             o.id,
             ("flow",),
-            "cảnh báo: nghĩa vụ tổng hợp chưa có báo cáo nguồn nào (khai báo 'downstream: "
+            "nghĩa vụ tổng hợp chưa có báo cáo nguồn nào (khai báo 'downstream: "
             f"{{obligation: {o.id}}}' ở nghĩa vụ nguồn): không có gì khởi động việc tổng hợp",
+            warning=True,
         )
         for o in defs.obligations.values()
         if o.flow == "consolidation" and not sources_of(defs, o.id)
