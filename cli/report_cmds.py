@@ -46,45 +46,62 @@ def _check_year(year: int) -> None:
         fail(f"năm {year} không hợp lệ: cần một năm từ 2000 đến 2100, ví dụ 2026", 2)
 
 
-def _current_version(sessions, defs, year: int) -> int:
-    """1, or the amended version the ledger's hand-offs have reached (late reports)."""
-    from engine.ledger.cycles import get_cycle
-    from reports.consolidate import annual_pair
+def _check_period(period: str) -> None:
+    head = period[:4]
+    if not head.isdigit() or (len(period) > 4 and period[4] != "-"):
+        fail(f"kỳ '{period}' không hợp lệ: cần năm (2026) hoặc mã kỳ (2026-H1, 2026-Q3)", 2)
+    _check_year(int(head))
 
-    _obligation, upstream = annual_pair(defs)
+
+def _current_version(sessions, defs, obligation, key: str) -> int:
+    """1, or the amended version the ledger's hand-offs have reached (late reports)."""
+    from reports.consolidate import handoff_total
+
     with sessions() as session:
-        cycle = get_cycle(session, upstream.id, str(year))
-        return (cycle.handoff_version if cycle else 0) + 1
+        return handoff_total(defs, session, obligation, key) + 1
 
 
 @report_app.command("annual")
 def annual(
-    year: int = typer.Argument(..., help="Năm báo cáo, ví dụ 2026."),
+    year: str = typer.Argument(..., help="Kỳ tổng hợp: năm (2026) hoặc mã kỳ (2026-H1)."),
     out: Path = typer.Option(..., "--out", help="Thư mục ghi các tệp DOCX, XLSX, PNG."),
+    obligation: str | None = typer.Option(
+        None, "--obligation", help="Mã nghĩa vụ tổng hợp (mặc định: nghĩa vụ tổng hợp đầu tiên)."
+    ),
     definitions: Path | None = DefinitionsOption,
     as_of: dt.datetime | None = AsOfOption,
 ) -> None:
-    """Bản dự thảo báo cáo tổng hợp năm (DOCX theo Nghị định 30/2020, XLSX, biểu đồ)."""
-    _check_year(year)
+    """Bản dự thảo báo cáo tổng hợp của một kỳ (DOCX theo Nghị định 30/2020, XLSX, biểu đồ)."""
+    _check_period(year)
     if out.exists() and not out.is_dir():
         fail(f"'{out}' đã có và không phải thư mục", 2)
     defs = load_or_exit(definitions)
     from sqlalchemy.exc import SQLAlchemyError
 
     from reports.annual import render_annual
-    from reports.consolidate import ReportError
+    from reports.consolidate import ReportError, consolidation_key, consolidation_obligation
 
     sessions = _sessions()
     try:
-        version = _current_version(sessions, defs, year)
-        docs = render_annual(defs, sessions, year, out, version=version, today=_today(as_of))
+        chosen = consolidation_obligation(defs, obligation)
+        key = consolidation_key(defs, chosen, year)
+        version = _current_version(sessions, defs, chosen, key)
+        docs = render_annual(
+            defs,
+            sessions,
+            key,
+            out,
+            obligation_id=chosen.id,
+            version=version,
+            today=_today(as_of),
+        )
     except ReportError as error:
         fail(str(error))
     except SQLAlchemyError as error:
         fail(_ledger_problem(error))
     state = "đủ" if docs.complete else "chưa đủ"
     print(
-        f"Báo cáo tổng hợp năm {year} (bản {docs.version}, dự thảo): "
+        f"Báo cáo tổng hợp kỳ {key} (bản {docs.version}, dự thảo): "
         f"{docs.bodies_reported}/{docs.bodies_expected} cơ quan đã báo cáo, điều kiện tổng hợp "
         f"{state}."
     )

@@ -24,7 +24,9 @@ def simulate(
         None, "--personas", help="Tệp YAML persona (mặc định: cli/simulator/personas.yaml)."
     ),
     out: Path | None = typer.Option(
-        None, "--out", help="Thư mục ghi trang tóm tắt HTML, JSON và văn bản tổng hợp."
+        None,
+        "--out",
+        help="Thư mục ghi trang tóm tắt HTML, JSON, mọi thư (.eml) và văn bản tổng hợp.",
     ),
     output: str = typer.Option("table", "--format", help="table hoặc json."),
     definitions: Path | None = DefinitionsOption,
@@ -68,6 +70,10 @@ def simulate(
         progress.done()
         result = count(run)
         run.ledger.dispose()
+    if out is not None:
+        from cli.simulator.letters_out import write_letters
+
+        write_letters(defs, run.mail, out)
     summary = None
     if out is not None:
         from cli.simulator.summary import write_summary

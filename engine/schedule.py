@@ -58,15 +58,17 @@ def raw_due_date(
 ) -> tuple[dt.date, list[str]]:
     """The due date the rule names, before Art. 148 moves it off a day off."""
     if rule.rule == "day-of-month":
-        year, month = _add_months(*period.last_month, rule.month)
+        year, month = _add_months(*period.last_month, rule.months_after(*period.last_month))
         last_day = pycalendar.monthrange(year, month)[1]
         day = min(rule.day or 1, last_day)
-        steps = [
-            f"Quy tắc: ngày {rule.day} của tháng {month}/{year} "
-            f"(tháng cuối của kỳ {period.label}"
-            + (f", cộng {rule.month} tháng" if rule.month else "")
-            + ")."
-        ]
+        if rule.in_month is not None:
+            where = "năm sau" if rule.year == "next" else "cùng năm"
+            basis = f"tháng {rule.in_month} {where} so với tháng cuối của kỳ {period.label}"
+        else:
+            basis = f"tháng cuối của kỳ {period.label}" + (
+                f", cộng {rule.month} tháng" if rule.month else ""
+            )
+        steps = [f"Quy tắc: ngày {rule.day} của tháng {month}/{year} ({basis})."]
         if day != rule.day:
             steps.append(f"Tháng {month}/{year} chỉ có {last_day} ngày: lấy ngày {day}.")
         return dt.date(year, month, day), steps

@@ -67,7 +67,8 @@ def consolidation(obligation: str, period: str, handoff_version: int = 0) -> dic
     if job.skip:
         logger.info("%s · %s: nothing to do, %s", obligation, period, job.skip)
         return {"skipped": job.skip}
-    relayed = _relay_if_linked(obligation, period, handoff_version) if _deployed() else None
+    # The job's version counts every source's late reports: the detached run takes it as is.
+    relayed = _relay_if_linked(obligation, period, job.version - 1) if _deployed() else None
     if relayed:
         logger.info("Started as a linked subflow, which cannot wait: continued in run %s", relayed)
         return {"relayed_to": relayed}

@@ -22,14 +22,16 @@ from reports import issuers
 from reports.annual_docx import AnnualText, annual_document
 from reports.chart import on_time_chart
 from reports.compliance import compliance_rows, on_time_rates
-from reports.consolidate import Consolidation, ReportError, annual_pair, consolidate
+from reports.consolidate import (
+    ReportError,
+    SourceReport,
+    consolidate_sources,
+    consolidation_obligation,
+    consolidation_period,
+)
 from reports.reproducible import normalise_zip
 from reports.wording import report_subject
 from reports.workbook import annual_workbook
-
-# Besides the obligation's recipient, the year-end report goes to the ministry holding this role
-# (annual-consolidation.yaml says so); a definitions set without the role sends to the recipient.
-MINISTRY_ROLE = "bo-chu-quan"
 
 
 @dataclass(frozen=True)
@@ -73,10 +75,9 @@ def _target_bodies(defs: Definitions, target: Target, on: dt.date) -> list[Body]
 
 
 def report_recipients(defs: Definitions, obligation: Obligation, on: dt.date) -> list[Body]:
-    """Who receives the signed report: the obligation's recipient, then the ministry."""
-    bodies = _target_bodies(defs, obligation.recipient, on)
-    if MINISTRY_ROLE in defs.roles:
-        bodies += _target_bodies(defs, Target(role=MINISTRY_ROLE), on)
+    """Who receives the signed report: `report.recipients` as declared, else the recipient."""
+    declared = obligation.report.recipients if obligation.report else []
+    bodies = [b for t in declared or [obligation.recipient] for b in _target_bodies(defs, t, on)]
     unique: dict[str, Body] = {}
     for body in bodies:
         unique.setdefault(body.id, body)
@@ -88,52 +89,81 @@ def recipient_addresses(defs: Definitions, obligation: Obligation, on: dt.date) 
     return list(dict.fromkeys(addresses)) or resolve_target(defs, obligation.recipient, None, on)
 
 
-def _opening(defs: Definitions, upstream: Obligation, issuer: Body, reported: int, expected: int):
+def _opening(
+    defs: Definitions, upstream: Obligation, issuer: Body, reported: int, expected: int, many: bool
+):
     titles = {c.id: c for c in walk(defs.plan.clauses)}
     plan_issuer = defs.bodies.get(defs.plan.issuer)
     clauses = ", ".join(f"mục {c}" for c in upstream.clauses[:1] if c in titles)
     plan_ref = f"Kế hoạch số {defs.plan.number} của {plan_issuer.name if plan_issuer else ''}"
+    basis = (
+        f"trên cơ sở {reported}/{expected} báo cáo của các cơ quan, đơn vị, địa phương"
+        if many
+        else f"trên cơ sở báo cáo của {reported}/{expected} cơ quan, đơn vị, địa phương"
+    )
     return (
         f"Thực hiện {plan_ref.strip()} ({defs.plan.title.strip()})"
         + (f", {clauses}" if clauses else "")
-        + f", trên cơ sở báo cáo của {reported}/{expected} cơ quan, đơn vị, địa phương, "
-        f"{issuer.name} báo cáo kết quả như sau:"
+        + f", {basis}, {issuer.name} báo cáo kết quả như sau:"
     )
 
 
-def file_stem(year: int, version: int, draft: bool) -> str:
-    return f"bao-cao-tong-hop-{year}-v{version}" + ("-du-thao" if draft else "")
+def file_stem(period_key: int | str, version: int, draft: bool) -> str:
+    return f"bao-cao-tong-hop-{period_key}-v{version}" + ("-du-thao" if draft else "")
 
 
-def _load(defs: Definitions, session: Session, year: int) -> tuple[Obligation, Consolidation]:
-    obligation, upstream = annual_pair(defs)
-    return obligation, consolidate(defs, session, upstream, str(year))
+def _totals(sources: list[SourceReport]) -> dict[str, Decimal]:
+    """The first source's totals by field id, the others' as '<source>.<field>'."""
+    totals: dict[str, Decimal] = {}
+    for index, source in enumerate(s for s in sources if s.consolidation):
+        for field_id, total in source.consolidation.totals.items():
+            totals[field_id if index == 0 else f"{source.obligation.id}.{field_id}"] = total
+    return totals
+
+
+def _missing(sources: list[SourceReport]) -> tuple[str, ...]:
+    made = [s for s in sources if s.consolidation]
+    if len(sources) == 1:
+        return tuple(name for _, name in made[0].consolidation.missing)
+    names = [f"{name} ({s.obligation.title})" for s in made for _, name in s.consolidation.missing]
+    return tuple(
+        names + [f"chưa mở kỳ: {s.obligation.title}" for s in sources if not s.consolidation]
+    )
 
 
 def render_annual(
     defs: Definitions,
     sessions: sessionmaker[Session],
-    year: int,
+    year: int | str,
     out_dir: Path,
     *,
+    obligation_id: str | None = None,
     version: int = 1,
     today: dt.date | None = None,
     signing: Signing | None = None,
 ) -> AnnualDocuments:
-    """Render the year's consolidated report (DOCX), workbook (XLSX) and chart (PNG) into out_dir.
+    """Render a period's consolidated report (DOCX), workbook (XLSX) and chart (PNG) into out_dir.
 
-    ReportError (Vietnamese) when the definitions have no year-end consolidation or the ledger
-    has no cycle for that year.
+    `year` is the consolidation's period key (2026, or 2026-H1 for a half-yearly one). A section
+    per source obligation. ReportError (Vietnamese) when the definitions have no consolidation or
+    the ledger has no source cycle for that period.
     """
     today = today or today_in_vietnam()
+    obligation = consolidation_obligation(defs, obligation_id)
+    period = consolidation_period(obligation, str(year))
+    key, year = period.key, period.end.year
     with sessions() as session:
-        obligation, consolidation = _load(defs, session, year)
+        sources = consolidate_sources(defs, session, obligation, key)
         rows = compliance_rows(defs, session, year=year, today=today)
+    made = [s.consolidation for s in sources if s.consolidation is not None]
+    consolidation = made[0]
+    reported = sum(len(c.reported) for c in made)
+    expected = sum(c.expected for c in made)
     rates = on_time_rates(rows)
     issuer = issuing_body(defs, obligation, today)
     recipients = report_recipients(defs, obligation, today)
     draft = signing is None
-    stem = file_stem(year, version, draft)
+    stem = file_stem(key, version, draft)
     out_dir = Path(out_dir)
     labels = {b.id: b.short_name for b in defs.bodies.values()}
     chart = on_time_chart(
@@ -152,33 +182,35 @@ def render_annual(
             place_date=issuers.place_date(defs, signing.signed_on if signing else None, year),
             draft=draft,
         ),
-        summary=report_subject(consolidation.upstream.title, f"năm {year}"),
+        summary=report_subject(consolidation.upstream.title, period.label),
         note=f"(Bản sửa đổi, bổ sung lần {version - 1})" if version > 1 else "",
         opening=_opening(
-            defs,
-            consolidation.upstream,
-            issuer,
-            len(consolidation.reported),
-            consolidation.expected,
+            defs, consolidation.upstream, issuer, reported, expected, many=len(sources) > 1
         ),
         issuer_name=issuer.name,
-        recipients=[b.name for b in recipients] or ["Ủy ban nhân dân tỉnh"],
+        recipients=[b.name for b in recipients],
         signer=d30.Signer(authority, title, signing.signer_name if signing else ""),
     )
-    document = annual_document(defs, consolidation, text, chart, year)
+    document = annual_document(defs, sources, text, chart, year)
     docx = d30.save(document, out_dir / f"{stem}.docx")
     normalise_zip(docx, signing.signed_on if signing else today)
     xlsx = annual_workbook(
-        consolidation, rows, rates, out_dir / f"{stem}.xlsx", year=year, stamp=today
+        consolidation,
+        rows,
+        rates,
+        out_dir / f"{stem}.xlsx",
+        year=year,
+        stamp=today,
+        others=made[1:],
     )
     return AnnualDocuments(
         docx=docx,
         xlsx=xlsx,
         chart=chart,
-        totals=dict(consolidation.totals),
-        bodies_reported=len(consolidation.reported),
-        bodies_expected=consolidation.expected,
-        complete=consolidation.complete,
-        missing=tuple(name for _, name in consolidation.missing),
+        totals=_totals(sources),
+        bodies_reported=reported,
+        bodies_expected=expected,
+        complete=all(s.complete for s in sources),
+        missing=_missing(sources),
         version=version,
     )

@@ -17,10 +17,23 @@ from engine.definitions.models import Definitions
 from engine.vndates import short_date
 from reports import decree30 as d30
 from reports.compliance import vn_day
-from reports.consolidate import Consolidation, rule_text
+from reports.consolidate import Consolidation, SourceReport, rule_text
 from reports.wording import amount, field_value
 
 ROMAN = ("I", "II", "III", "IV", "V", "VI")
+
+
+def roman(number: int) -> str:
+    """A section number in Roman numerals (any count of sources)."""
+    values = ((1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"))
+    values += ((50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I"))
+    text = ""
+    for value, letters in values:
+        while number >= value:
+            text, number = text + letters, number - value
+    return text
+
+
 MAX_CHART_HEIGHT_MM = 215
 
 
@@ -74,8 +87,9 @@ def _situation(document, consolidation: Consolidation, chart: Path, year: int) -
     )
 
 
-def _results(document, consolidation: Consolidation, text_fields) -> None:
-    d30.add_section_heading(document, "II. KẾT QUẢ ĐẠT ĐƯỢC")
+def _results(document, consolidation: Consolidation, text_fields, nested: bool = False) -> None:
+    if not nested:
+        d30.add_section_heading(document, "II. KẾT QUẢ ĐẠT ĐƯỢC")
     d30.add_section_heading(document, "1. Số liệu tổng hợp")
     rows = [
         [str(i), f.label, amount(consolidation.totals.get(f.id))]
@@ -99,7 +113,11 @@ def _results(document, consolidation: Consolidation, text_fields) -> None:
 
 
 def _quoted_section(document, number: str, heading: str, consolidation, fields) -> None:
-    d30.add_section_heading(document, f"{number}. {heading.upper()}")
+    # A top-level section is a Roman numeral in capitals; inside a source's section, "3." as is.
+    top = number.rstrip(".").isalpha()
+    d30.add_section_heading(
+        document, f"{number}. {heading.upper()}" if top else f"{number} {heading}"
+    )
     if not fields:
         d30.add_paragraph(document, "Biểu mẫu báo cáo không có nội dung này.")
         return
@@ -114,19 +132,70 @@ def _quoted_section(document, number: str, heading: str, consolidation, fields) 
         d30.add_paragraph(document, "Các cơ quan không nêu nội dung này.")
 
 
+def _situation_of_sources(document, sources: Sequence[SourceReport], chart: Path, year: int):
+    d30.add_section_heading(document, "I. TÌNH HÌNH BÁO CÁO")
+    for index, source in enumerate(sources, start=1):
+        c = source.consolidation
+        if c is None:
+            line = f"{index}. {source.obligation.title}: chưa mở kỳ báo cáo, chưa có số liệu."
+            d30.add_paragraph(document, line)
+            continue
+        late = sum(1 for r in c.reported if r.late)
+        line = (
+            f"{index}. {source.obligation.title}: đã nhận {len(c.reported)}/{c.expected} báo "
+            f"cáo ({len(c.reported) - late} đúng hạn, {late} sau thời hạn); yêu cầu tổng hợp: "
+            f"{rule_text(c.rule, c.expected)} — "
+            + ("đã đáp ứng." if c.complete else "chưa đáp ứng.")
+        )
+        if c.missing:
+            line += f" Chưa báo cáo: {'; '.join(name for _, name in c.missing)}."
+        if c.waived:
+            line += f" Được miễn: {'; '.join(name for _, name in c.waived)}."
+        amended = [r.body_name for r in c.reported if r.after_close]
+        if amended:
+            line += f" Nhận sau khi kết thúc kỳ, được bổ sung: {'; '.join(amended)}."
+        d30.add_paragraph(document, line)
+    d30.add_picture(
+        document,
+        chart,
+        _chart_width(chart),
+        f"Biểu đồ: Tỷ lệ nộp đúng hạn các nội dung của Kế hoạch năm {year}, theo cơ quan",
+    )
+
+
+def _source_section(document, number: str, source: SourceReport) -> None:
+    """One source obligation: its figures, each body's table and words, then its outline."""
+    d30.add_section_heading(document, f"{number}. {source.obligation.title.upper()}")
+    c = source.consolidation
+    if c is None:
+        d30.add_paragraph(document, "Chưa mở kỳ báo cáo: chưa có số liệu.")
+        return
+    outline = c.outline()
+    _results(document, c, outline[0][1], nested=True)
+    for number, (heading, fields) in enumerate(outline[1:], start=3):
+        _quoted_section(document, f"{number}.", heading, c, fields)
+
+
 def annual_document(
-    defs: Definitions, consolidation: Consolidation, text: AnnualText, chart: Path, year: int
+    defs: Definitions, sources: Sequence[SourceReport], text: AnnualText, chart: Path, year: int
 ):
-    """The whole document, in memory; reports.annual saves it."""
+    """The whole document, in memory; reports.annual saves it. One source keeps the usual
+    outline (I–IV); several get the situation of each, then a section per source."""
     document = d30.new_document()
     d30.add_heading(document, text.heading)
     d30.add_title(document, "Báo cáo", text.summary, text.note)
     d30.add_paragraph(document, text.opening)
-    _situation(document, consolidation, chart, year)
-    outline = consolidation.outline()
-    _results(document, consolidation, outline[0][1])
-    for number, (heading, fields) in zip(ROMAN[2:], outline[1:], strict=False):
-        _quoted_section(document, number, heading, consolidation, fields)
+    if len(sources) == 1:
+        consolidation = sources[0].consolidation
+        _situation(document, consolidation, chart, year)
+        outline = consolidation.outline()
+        _results(document, consolidation, outline[0][1])
+        for number, (heading, fields) in zip(ROMAN[2:], outline[1:], strict=False):
+            _quoted_section(document, number, heading, consolidation, fields)
+    else:
+        _situation_of_sources(document, sources, chart, year)
+        for number, source in enumerate(sources, start=2):
+            _source_section(document, roman(number), source)
     d30.add_paragraph(
         document,
         f"Trên đây là báo cáo {text.summary[:1].lower()}{text.summary[1:]} của "

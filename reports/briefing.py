@@ -1,8 +1,9 @@
 """The monthly press briefing as data: its companion obligations, its dates, its pack.
 
-A briefing obligation (`flow: press-briefing`) has two companions found by name: the items the
-participants send before it (`<id>-items`, a collect obligation of the same monthly periods) and
-the questions it hands out afterwards (`<id>-followups`, event-started, one round per briefing).
+A briefing obligation (`flow: press-briefing`) declares its companions under `briefing:`: the
+items the participants send before it (`items`, a collect obligation of the same periods) and
+the questions it hands out afterwards (`followups`, event-started, one round per briefing), with
+the item fields that give a title and a presenter and the form fields the minutes fill.
 The briefing date is the briefing cycle's due date; the pack goes out PACK_LEAD working days
 before it.
 """
@@ -16,15 +17,19 @@ from sqlalchemy.orm import Session
 
 from engine.bodies import resolve_responsible
 from engine.calendar import LegalCalendar
-from engine.definitions.models import Body, BodyKind, Definitions, FieldType, Obligation
+from engine.definitions.models import (
+    Body,
+    BodyKind,
+    BriefingSpec,
+    Definitions,
+    FieldType,
+    Obligation,
+)
 from engine.ledger.cycles import get_cycle
 from engine.ledger.results import cycle_results
 from reports.consolidate import REPORTED, ReportError
 
-ITEMS_SUFFIX = "-items"
-FOLLOWUPS_SUFFIX = "-followups"
 PACK_LEAD = 2  # working days between the pack and the briefing (the plan's practice)
-TITLE_FIELD, PRESENTER_FIELD = "tieu_de", "nguoi_trinh_bay"
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,7 @@ class BriefingSetup:
     briefing: Obligation
     items: Obligation | None
     followups: Obligation | None
+    spec: BriefingSpec = BriefingSpec()
 
     @property
     def obligations(self) -> list[Obligation]:
@@ -42,10 +48,12 @@ def briefing_setup(defs: Definitions, obligation_id: str) -> BriefingSetup:
     briefing = defs.obligations.get(obligation_id)
     if briefing is None or briefing.flow != "press-briefing":
         raise ReportError(f"'{obligation_id}' không phải nghĩa vụ hội nghị giao ban báo chí.")
+    spec = briefing.briefing or BriefingSpec()
     return BriefingSetup(
         briefing,
-        defs.obligations.get(obligation_id + ITEMS_SUFFIX),
-        defs.obligations.get(obligation_id + FOLLOWUPS_SUFFIX),
+        defs.obligations.get(spec.items) if spec.items else None,
+        defs.obligations.get(spec.followups) if spec.followups else None,
+        spec,
     )
 
 
@@ -82,14 +90,17 @@ class Pack:
     items: tuple[PackItem, ...]
     nothing: tuple[str, ...]  # answered "no content this time"
     missing: tuple[str, ...]  # sent nothing
+    direction: str = ""  # the declared programme line on the authority's direction
 
 
-def _no_content(obligation: Obligation, values: dict) -> bool:
-    """A choice answered with "Không …" (e.g. "Không có nội dung kỳ này") means nothing to add."""
-    return any(
-        f.type == FieldType.choice and str(values.get(f.id, "")).startswith("Không")
-        for f in obligation.form.fields
-    )
+def _no_content(setup: BriefingSetup, values: dict) -> bool:
+    """The declared "nothing this time" answer (`briefing.item_none`)."""
+    none = setup.spec.item_none
+    return none is not None and str(values.get(none.field, "")) == none.value
+
+
+def _value(values: dict, field_id: str | None):
+    return values.get(field_id) if field_id else None
 
 
 def collect_pack(
@@ -115,7 +126,7 @@ def collect_pack(
                 missing.append(name)
                 continue
             values = entry.latest.fields
-            if _no_content(setup.items, values):
+            if _no_content(setup, values):
                 nothing.append(name)
                 continue
             sections = tuple(
@@ -127,8 +138,8 @@ def collect_pack(
             items.append(
                 PackItem(
                     body_name=name,
-                    title=str(values.get(TITLE_FIELD) or first_line).strip(),
-                    presenter=str(values.get(PRESENTER_FIELD) or "").strip(),
+                    title=str(_value(values, setup.spec.item_title) or first_line).strip(),
+                    presenter=str(_value(values, setup.spec.item_presenter) or "").strip(),
                     sections=sections,
                     attachments=tuple(f.file_name for f in entry.latest.attachments),
                 )
@@ -141,16 +152,16 @@ def collect_pack(
         items=tuple(items),
         nothing=tuple(nothing),
         missing=tuple(missing),
+        direction=setup.spec.direction,
     )
 
 
 def agenda(pack: Pack) -> list[tuple[str, str]]:
     """(what, who) lines of the briefing's programme."""
     host = pack.host.name
-    lines = [
-        ("Khai mạc, giới thiệu thành phần dự hội nghị", host),
-        ("Thông tin về chỉ đạo, điều hành của UBND tỉnh, Chủ tịch UBND tỉnh", "Lãnh đạo chủ trì"),
-    ]
+    lines = [("Khai mạc, giới thiệu thành phần dự hội nghị", host)]
+    if pack.direction:
+        lines.append((pack.direction, "Lãnh đạo chủ trì"))
     for item in pack.items:
         lines.append(
             (item.title, f"{item.body_name}" + (f" ({item.presenter})" if item.presenter else ""))

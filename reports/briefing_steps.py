@@ -190,9 +190,8 @@ def record_minutes(
     organiser = host(office, setup)
     assignment = briefing.cycle.assignment(organiser.id)
     pack = _pack(office, setup, briefing)
-    values = validate_submission(
-        setup.briefing.form, submission_values(setup.briefing.form, minutes, len(pack.items))
-    )
+    filled = submission_values(setup.briefing.form, minutes, len(pack.items), setup.spec.minutes)
+    values = validate_submission(setup.briefing.form, filled)
     if assignment is not None:
         with office.sessions() as session:
             record_submission(
@@ -285,13 +284,16 @@ def _open_follow_ups(
 
 
 def held_briefings(office: Office, setup: BriefingSetup) -> list[dt.date]:
-    """The dates of the briefings recorded as held (the field 'ngay_to_chuc' of each cycle)."""
+    """The dates of the briefings recorded as held (the field declared `minutes.held_on`)."""
+    field_id = setup.spec.minutes.get("held_on")
+    if field_id is None:
+        return []
     held = []
     with office.sessions() as session:
         snapshot = load_open_state(session, setup.briefing.id)
         for cycle in snapshot.cycles:
             for entry in cycle_results(session, cycle.id).entries:
-                value = entry.latest.fields.get("ngay_to_chuc") if entry.latest else None
+                value = entry.latest.fields.get(field_id) if entry.latest else None
                 if value:
                     held.append(dt.date.fromisoformat(str(value)))
     return sorted(held)

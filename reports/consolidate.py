@@ -13,12 +13,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from engine.definitions.declarations import sources_of
 from engine.definitions.models import Completeness, Definitions, FieldType, FormField, Obligation
 from engine.ledger.cycles import get_cycle
 from engine.ledger.events import list_events
 from engine.ledger.results import SubmissionView, cycle_results, submission_history
 from engine.ledger.snapshot import CycleView
 from engine.ledger.states import AssignmentState
+from engine.periods import Period, period_containing, period_for_key, periods_between
 
 REPORTED = frozenset(
     {AssignmentState.submitted, AssignmentState.resubmitted, AssignmentState.accepted}
@@ -31,6 +33,9 @@ OUTLINE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Tồn tại, hạn chế và nguyên nhân", ("ton_tai", "han_che", "kho_khan", "vuong_mac")),
     ("Nhiệm vụ và đề xuất", ("nhiem_vu", "de_xuat", "kien_nghi", "phuong_huong")),
 )
+
+
+SECTIONS = ("results", "shortcomings", "proposals")  # FormField.section, in OUTLINE order
 
 
 class ReportError(Exception):
@@ -85,9 +90,12 @@ class Consolidation:
         for field in self.upstream.form.fields:
             if field.type != FieldType.long_text:
                 continue
-            index = next(
-                (i for i, (_, stems) in enumerate(OUTLINE) if field.id.startswith(stems)), 0
-            )
+            index = SECTIONS.index(field.section) if field.section else None
+            if index is None:
+                # Undeclared: the usual stems of field ids (documented in the key reference).
+                index = next(
+                    (i for i, (_, stems) in enumerate(OUTLINE) if field.id.startswith(stems)), 0
+                )
             sections[index][1].append(field)
         return sections
 
@@ -102,26 +110,125 @@ def as_decimal(value: Any) -> Decimal | None:
 
 
 def upstreams(defs: Definitions, obligation_id: str) -> list[Obligation]:
-    """The obligations whose closed cycles hand off to this one."""
-    return [
-        o
-        for o in sorted(defs.obligations.values(), key=lambda o: o.id)
-        if o.downstream is not None and o.downstream.obligation == obligation_id
-    ]
+    """The obligations whose closed cycles hand off to this one (declared by `downstream`)."""
+    return sources_of(defs, obligation_id)
+
+
+def consolidation_obligation(defs: Definitions, obligation_id: str | None = None) -> Obligation:
+    """The consolidation (flow: consolidation) named, or the first one with a source."""
+    if obligation_id is not None:
+        obligation = defs.obligations.get(obligation_id)
+        if obligation is None or obligation.flow != "consolidation":
+            message = f"'{obligation_id}' không phải nghĩa vụ tổng hợp (flow: consolidation)."
+            raise ReportError(message)
+        return obligation
+    for obligation in sorted(defs.obligations.values(), key=lambda o: o.id):
+        if obligation.flow == "consolidation" and upstreams(defs, obligation.id):
+            return obligation
+    raise ReportError(
+        "Định nghĩa không có nghĩa vụ tổng hợp (flow: consolidation) nhận kết quả từ báo cáo "
+        "nguồn nào (downstream)."
+    )
 
 
 def annual_pair(defs: Definitions) -> tuple[Obligation, Obligation]:
-    """(the year-end consolidation, the annual report it consolidates)."""
-    for obligation in sorted(defs.obligations.values(), key=lambda o: o.id):
-        if obligation.flow != "consolidation":
+    """(the first consolidation, its first source), for callers that show one source."""
+    obligation = consolidation_obligation(defs)
+    return obligation, upstreams(defs, obligation.id)[0]
+
+
+def consolidation_period(obligation: Obligation, period_key: str) -> Period:
+    """The consolidation's period for a key; ReportError (Vietnamese) for a wrong key."""
+    try:
+        return period_for_key(obligation.schedule, obligation.window, period_key)
+    except ValueError as error:
+        raise ReportError(f"Kỳ tổng hợp không hợp lệ: {error}.") from None
+
+
+def consolidation_key(defs: Definitions, obligation: Obligation, key: str) -> str:
+    """The consolidation's own period key for a key of its own or of a source's period (a
+    hand-off passes the source's: "2026" from an annual source of a half-yearly consolidation
+    is "2026-H2")."""
+    try:
+        return period_for_key(obligation.schedule, obligation.window, key).key
+    except ValueError:
+        pass
+    for source in upstreams(defs, obligation.id):
+        try:
+            end = period_for_key(source.schedule, source.window, key).end
+        except ValueError:
             continue
-        for source in upstreams(defs, obligation.id):
-            if source.schedule.every.value == "annual":
-                return obligation, source
-    raise ReportError(
-        "Định nghĩa không có nghĩa vụ tổng hợp năm (flow: consolidation) nhận kết quả từ một "
-        "báo cáo hằng năm (downstream)."
-    )
+        period = period_containing(obligation.schedule, obligation.window, end)
+        if period is not None:
+            return period.key
+    return consolidation_period(obligation, key).key
+
+
+def source_periods(
+    defs: Definitions, obligation: Obligation, period_key: str
+) -> list[tuple[Obligation, str]]:
+    """(source, its period key) for every source whose period ends with the consolidation's
+    period: the same period, or a longer one ending with it (an annual report at year end)."""
+    period = consolidation_period(obligation, period_key)
+    found = []
+    for source in upstreams(defs, obligation.id):
+        for candidate in periods_between(source.schedule, source.window, period.end, period.end):
+            found.append((source, candidate.key))
+    return found
+
+
+@dataclass(frozen=True)
+class SourceReport:
+    """One source obligation's part of a consolidation; no cycle yet means nothing received."""
+
+    obligation: Obligation
+    period_key: str
+    consolidation: Consolidation | None
+
+    @property
+    def complete(self) -> bool:
+        return self.consolidation is not None and self.consolidation.complete
+
+
+def consolidate_sources(
+    defs: Definitions, session: Session, obligation: Obligation, period_key: str
+) -> list[SourceReport]:
+    """Every source's consolidation for the period; ReportError when none has a cycle."""
+    reports = []
+    for source, key in source_periods(defs, obligation, period_key):
+        try:
+            reports.append(SourceReport(source, key, consolidate(defs, session, source, key)))
+        except ReportError:
+            reports.append(SourceReport(source, key, None))
+    if not any(r.consolidation for r in reports):
+        raise ReportError(
+            f"Chưa có kỳ {period_key} của báo cáo nguồn nào của '{obligation.id}' trong sổ "
+            "theo dõi: chưa có gì để tổng hợp."
+        )
+    return reports
+
+
+def sources_still_open(
+    defs: Definitions, session: Session, obligation: Obligation, key: str
+) -> list[str]:
+    """Sources whose cycle of the period is still open: the consolidation waits for the last
+    one to close (each close hands off, so the last hand-off starts it with everything)."""
+    waiting = []
+    for source, source_key in source_periods(defs, obligation, key):
+        cycle = get_cycle(session, source.id, source_key)
+        if cycle is not None and cycle.state == "open":
+            waiting.append(source.id)
+    return waiting
+
+
+def handoff_total(defs: Definitions, session: Session, obligation: Obligation, key: str) -> int:
+    """The hand-off versions of every source cycle of the period, added: a late report to any
+    source makes the next amended version of the consolidation."""
+    total = 0
+    for source, source_key in source_periods(defs, obligation, key):
+        cycle = get_cycle(session, source.id, source_key)
+        total += cycle.handoff_version if cycle is not None else 0
+    return total
 
 
 def _closed_at(session: Session, cycle_id: int) -> dt.datetime | None:

@@ -38,7 +38,15 @@ from reports.annual import (
     render_annual,
     report_recipients,
 )
-from reports.consolidate import ReportError, upstreams
+from reports.consolidate import (
+    ReportError,
+    consolidation_key,
+    consolidation_obligation,
+    consolidation_period,
+    handoff_total,
+    sources_still_open,
+    upstreams,
+)
 from reports.issuers import symbol
 from reports.letters import renderer
 from reports.office import Office
@@ -59,30 +67,48 @@ class Job:
     folder: Path
     skip: str = ""  # why nothing is to be done, in Vietnamese
 
+    label: str = ""  # the period as a letter says it: "năm 2026", "6 tháng đầu năm 2026"
+    sources: int = 1  # several sources: the document has a section per source
+
     @property
     def title(self) -> str:
-        return "Báo cáo " + report_subject(self.upstream.title, f"năm {self.year}").lower()
+        label = self.label or f"năm {self.year}"
+        return "Báo cáo " + report_subject(self.upstream.title, label).lower()
 
 
 def prepare(office: Office, obligation_id: str, period_key: str, handoff_version: int) -> Job:
-    obligation = office.defs.obligations.get(obligation_id)
-    if obligation is None or obligation.flow != "consolidation":
-        raise ReportError(f"'{obligation_id}' không phải nghĩa vụ tổng hợp (flow: consolidation).")
-    sources = [
-        u for u in upstreams(office.defs, obligation_id) if u.schedule.every.value == "annual"
-    ]
+    """The consolidation's job for a period; its version counts every source's late reports."""
+    obligation = consolidation_obligation(office.defs, obligation_id)
+    sources = upstreams(office.defs, obligation_id)
     if not sources:
-        raise ReportError(f"Không có báo cáo năm nào chuyển kết quả cho '{obligation_id}'.")
-    if not period_key.isdigit():
-        raise ReportError(f"Kỳ '{period_key}' không phải một năm: chỉ hỗ trợ tổng hợp năm.")
+        raise ReportError(f"Không có báo cáo nguồn nào chuyển kết quả cho '{obligation_id}'.")
+    period = consolidation_period(
+        obligation, consolidation_key(office.defs, obligation, period_key)
+    )
+    with office.sessions() as session:
+        total = handoff_total(office.defs, session, obligation, period.key)
+        waiting = sources_still_open(office.defs, session, obligation, period.key)
     upstream = sources[0]
-    version = handoff_version + 1
-    folder = office.reports_dir / obligation.id / period_key / f"v{version}"
-    job = Job(obligation, upstream, period_key, int(period_key), version, None, folder)
+    version = max(handoff_version, total) + 1
+    folder = office.reports_dir / obligation.id / period.key / f"v{version}"
+    job = Job(
+        obligation,
+        upstream,
+        period.key,
+        period.end.year,
+        version,
+        None,
+        folder,
+        label=period.label,
+        sources=len(sources),
+    )
+    if waiting:
+        reason = f"chờ kỳ {period.label} của {', '.join(waiting)} đóng rồi mới tổng hợp"
+        return _replace(job, skip=reason)
     rule = upstream.downstream.completeness if upstream.downstream else None
     if handoff_version > 0 and rule is not None and rule.late == "ignore":
         return _replace(job, skip="báo cáo nộp muộn được bỏ qua theo định nghĩa (late: ignore)")
-    return _replace(job, cycle_id=_own_cycle(office, obligation, period_key))
+    return _replace(job, cycle_id=_own_cycle(office, obligation, period.key))
 
 
 def _replace(job: Job, **changes) -> Job:
@@ -147,8 +173,9 @@ def _render_once(office: Office, job: Job, folder: Path, signing: Signing | None
     docs = render_annual(
         office.defs,
         office.sessions,
-        job.year,
+        job.period_key,
         temporary,
+        obligation_id=job.obligation.id,
         version=job.version,
         today=office.today,
         signing=signing,
@@ -291,23 +318,29 @@ def finalize(office: Office, job: Job, signing: Signing, approver: str) -> Annua
     return docs
 
 
+SECTION_NUMBERS = {"results": "II", "shortcomings": "III", "proposals": "IV"}
+
+
 def submission_values(job: Job, docs: AnnualDocuments, signing: Signing, symbol: str) -> dict:
-    """The consolidation's own form filled from the report: counts, totals named `tong_<x>`
-    after the summed field `so_<x>` or `<x>`, the outline texts pointing at the document."""
-    values: dict = {
-        "so_ky_hieu": f"{signing.number or '…'}/{symbol}",
-        "ngay_ky": signing.signed_on.isoformat(),
-        "so_co_quan_da_bao_cao": docs.bodies_reported,
-        "so_co_quan_chua_bao_cao": docs.bodies_expected - docs.bodies_reported,
+    """The consolidation's own form filled from the report, as `report` declares it: the
+    number and date, the counts, the totals of source fields, the sections of the document."""
+    spec = job.obligation.report
+    if spec is None:
+        return {}
+    number = f"{signing.number or '…'}/{symbol}"
+    facts = {
+        "number": number,
+        "signed_on": signing.signed_on.isoformat(),
+        "bodies_reported": docs.bodies_reported,
+        "bodies_missing": docs.bodies_expected - docs.bodies_reported,
     }
-    for field_id, total in docs.totals.items():
-        values[f"tong_{field_id.removeprefix('so_')}"] = str(total)
-    where = f"Xem Báo cáo số {values['so_ky_hieu']}, mục"
-    values.update(
-        ket_qua_dat_duoc=f"{where} II.",
-        ton_tai_han_che=f"{where} III.",
-        nhiem_vu_de_xuat=f"{where} IV.",
-    )
+    values: dict = {field_id: facts[fact] for fact, field_id in spec.record.items()}
+    for total_field, source_field in spec.totals.items():
+        amounts = [v for k, v in docs.totals.items() if k.rsplit(".", 1)[-1] == source_field]
+        values[total_field] = str(sum(amounts, Decimal(0)))
+    for field_id, section in spec.sections.items():
+        where = f", mục {SECTION_NUMBERS[section]}" if job.sources == 1 else ""
+        values[field_id] = f"Xem Báo cáo số {number}{where}."
     known = {f.id for f in job.obligation.form.fields}
     return {k: v for k, v in values.items() if k in known}
 

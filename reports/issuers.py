@@ -15,6 +15,7 @@ import re
 import unicodedata
 
 from engine.definitions.models import Body, BodyKind, Definitions
+from engine.names import fold, same_name, strip_suffix
 from engine.vndates import official_date
 
 HEAD_TITLES = {
@@ -43,12 +44,19 @@ def plain_letter(char: str) -> str:
 
 def _short_name(defs: Definitions, body: Body) -> str:
     """The body's name without what the header's first line already says."""
-    name = body.name.strip()
+    # Compared folded (Unicode form, dashes, spaces): "Bà Rịa – Vũng Tàu" is "Bà Rịa - Vũng Tàu";
+    # `kehoach validate` warns about the two spellings.
+    name = fold(body.name)
     parent = defs.bodies.get(body.parent) if body.parent else None
-    if parent and name.endswith(" " + parent.name) and name != parent.name:
-        return name[: -len(parent.name) - 1].strip()
-    place = re.escape(defs.plan.place)
-    return re.sub(rf"\s+(tỉnh|thành phố)\s+{place}$", "", name).strip()
+    if parent and not same_name(name, parent.name):
+        shorter = strip_suffix(name, parent.name)
+        if shorter and shorter != name:
+            return shorter.strip()
+    for word in ("tỉnh", "thành phố"):
+        shorter = strip_suffix(name, f"{word} {defs.plan.place}")
+        if shorter:
+            return shorter.strip()
+    return name
 
 
 def _abbreviated(name: str) -> str:

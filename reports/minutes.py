@@ -62,31 +62,40 @@ def follow_ups(minutes: Minutes, cal: LegalCalendar) -> list[FollowUp]:
     return result
 
 
-def submission_values(form: Form, minutes: Minutes, items_given: int) -> dict[str, Any]:
-    """The briefing obligation's form filled from the minutes (only fields the form has)."""
+def submission_values(
+    form: Form, minutes: Minutes, items_given: int, fields: Mapping[str, str]
+) -> dict[str, Any]:
+    """The briefing's form filled from the minutes through the declared `briefing.minutes`
+    mapping (fact → field id; only fields the form has)."""
     open_lines = [
         f"{i}. {q.text} — {q.body_name}, hạn {short_date(q.due_on)}"
         for i, q in enumerate(minutes.open_questions, start=1)
     ]
-    known: dict[str, Any] = {
-        "ngay_to_chuc": minutes.held_on.isoformat(),
-        "hinh_thuc": minutes.form_of,
-        "chu_tri": minutes.chair,
-        "so_co_quan_du": len(minutes.attendees),
-        "so_noi_dung_cung_cap": items_given,
-        "so_cau_hoi_bao_chi": len(minutes.questions),
-        "so_cau_hoi_da_tra_loi": sum(q.answered for q in minutes.questions),
-        "ket_luan": minutes.conclusion,
-        "van_de_can_xu_ly": "\n".join(open_lines),
+    facts: dict[str, Any] = {
+        "held_on": minutes.held_on.isoformat(),
+        "form_of": minutes.form_of,
+        "chair": minutes.chair,
+        "attendees": len(minutes.attendees),
+        "items": items_given,
+        "questions": len(minutes.questions),
+        "answered": sum(q.answered for q in minutes.questions),
+        "conclusion": minutes.conclusion,
+        "open_questions": "\n".join(open_lines),
     }
-    fields = {f.id: f for f in form.fields if f.type != FieldType.file}
-    return {k: v for k, v in known.items() if k in fields and v not in ("", None)}
+    known = {f.id for f in form.fields if f.type != FieldType.file}
+    values = {fields[fact]: value for fact, value in facts.items() if fact in fields}
+    return {k: v for k, v in values.items() if k in known and v not in ("", None)}
 
 
 def minutes_from_input(
-    defs: Definitions, data: Mapping[str, Any], by_name: Mapping[str, str], default_due: dt.date
+    defs: Definitions,
+    data: Mapping[str, Any],
+    by_name: Mapping[str, str],
+    default_due: dt.date,
+    recorder: str = "",
 ) -> Minutes:
-    """Minutes from the form's values (bodies chosen by name; `by_name` maps name → id)."""
+    """Minutes from the form's values (bodies chosen by name; `by_name` maps name → id);
+    `recorder` names who recorded them when the form leaves it empty."""
     questions = []
     for raw in data.get("cau_hoi") or []:
         body_id = by_name[raw["co_quan_tra_loi"]]
@@ -110,7 +119,7 @@ def minutes_from_input(
         others=str(data.get("thanh_phan_khac") or "").strip(),
         questions=tuple(questions),
         conclusion=str(data.get("ket_luan") or "").strip(),
-        recorded_by=str(data.get("nguoi_nhap") or "").strip() or "Văn phòng UBND tỉnh",
+        recorded_by=str(data.get("nguoi_nhap") or "").strip() or recorder,
     )
 
 

@@ -173,13 +173,17 @@ def annual_workbook(
     *,
     year: int,
     stamp: dt.date,
+    others: Sequence[Consolidation] = (),
 ) -> Path:
-    """Figures, compliance matrix and on-time rates of a year, in three sheets."""
+    """Figures (one sheet per source), compliance matrix and on-time rates of a year."""
     workbook = Workbook()
     figures_sheet(
         workbook.active, consolidation, f"Số liệu tổng hợp: {consolidation.upstream.title}"
     )
     workbook.active.title = FIGURES_SHEET
+    for number, other in enumerate(others, start=2):
+        sheet = workbook.create_sheet(f"{FIGURES_SHEET} ({number})")
+        figures_sheet(sheet, other, f"Số liệu tổng hợp: {other.upstream.title}")
     matrix_sheet(workbook.create_sheet(MATRIX_SHEET), rows, f"Ma trận tuân thủ năm {year}")
     rates_sheet(workbook.create_sheet(RATES_SHEET), rates, f"Tỷ lệ nộp đúng hạn năm {year}")
     return _save(workbook, path, stamp)

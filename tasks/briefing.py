@@ -104,7 +104,8 @@ def minutes_form(obligation: str, briefing: steps.Briefing, as_of: dt.date) -> t
     names = _names(as_of)
     body = Literal[tuple(names)]  # type: ignore[valid-type]
     briefing_form = {f.id: f for f in setup(obligation).briefing.form.fields}
-    choices = briefing_form["hinh_thuc"].choices if "hinh_thuc" in briefing_form else []
+    form_field = briefing_form.get(setup(obligation).spec.minutes.get("form_of", ""))
+    choices = form_field.choices if form_field is not None else []
     form_of = Literal[tuple(choices)] if choices else str  # type: ignore[valid-type]
     question = create_model(
         "CauHoiBaoChi",
@@ -145,7 +146,9 @@ def minutes_of(decision: RunInput, briefing: steps.Briefing, as_of: dt.date) -> 
     data = decision.model_dump()
     held = data["ngay_to_chuc"]
     default_due = steps.default_answer_due(work, setup_for(work, briefing), held)
-    return minutes_from_input(work.defs, data, _names(as_of), default_due)
+    spec = setup_for(work, briefing).spec
+    recorder = spec.recorder or steps.host(work, setup_for(work, briefing)).name
+    return minutes_from_input(work.defs, data, _names(as_of), default_due, recorder)
 
 
 def setup_for(work, briefing: steps.Briefing) -> BriefingSetup:

@@ -17,7 +17,7 @@ from engine.calendar import today_in_vietnam
 from notifications.documents import drain_documents as drain_document_letters
 from reports import consolidation_steps as steps
 from reports.annual import AnnualDocuments, Signing, report_recipients
-from reports.consolidate import rule_text
+from reports.consolidate import rule_text, upstreams
 from reports.office import Office
 from reports.wording import amount
 from tasks import runtime
@@ -59,6 +59,11 @@ def _summary(job: steps.Job, docs: AnnualDocuments, round_: int) -> str:
         lines.append(f"- Chưa báo cáo: {'; '.join(docs.missing)}.")
     lines += ["", "| Chỉ tiêu | Tổng số |", "|---|---:|"]
     labels = {f.id: f.label for f in job.upstream.form.fields}
+    for source in upstreams(runtime.definitions(), job.obligation.id):
+        # Totals of the other sources are keyed "<source>.<field>" (reports.annual).
+        labels.update(
+            (f"{source.id}.{f.id}", f"{f.label} ({source.title})") for f in source.form.fields
+        )
     lines += [f"| {labels.get(k, k)} | {amount(v)} |" for k, v in docs.totals.items()]
     lines += ["", f"Tệp dự thảo: `{docs.docx}`, `{docs.xlsx}`."]
     return "\n".join(lines)

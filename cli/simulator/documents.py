@@ -29,7 +29,13 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def render_from_copy(
-    defs: Definitions, ledger: str, year: int, target: str, version: int, today: dt.date
+    defs: Definitions,
+    ledger: str,
+    obligation_id: str,
+    period_key: str,
+    target: str,
+    version: int,
+    today: dt.date,
 ) -> tuple[tuple[str, ...], str]:
     """(files, note) for one hand-off, from a copy of the ledger at that moment."""
     from engine.ledger.db import make_engine, session_factory
@@ -39,7 +45,13 @@ def render_from_copy(
     engine = make_engine(f"sqlite:///{ledger}")
     try:
         made = render_annual(
-            defs, session_factory(engine), year, Path(target), version=version, today=today
+            defs,
+            session_factory(engine),
+            period_key,
+            Path(target),
+            obligation_id=obligation_id,
+            version=version,
+            today=today,
         )
     except ReportError as error:
         return (), f"không tạo được văn bản tổng hợp: {error}"
@@ -79,12 +91,15 @@ class DocumentDesk:
             source.close()
         return copy
 
-    def submit(self, year: int, target: Path, version: int, today: dt.date) -> int:
+    def submit(
+        self, obligation_id: str, period_key: str, target: Path, version: int, today: dt.date
+    ) -> int:
         """Queue one render; returns its index in `results()`."""
         self._jobs += 1
         job = {
             "ledger": str(self._copy_ledger()),
-            "year": year,
+            "obligation": obligation_id,
+            "period": period_key,
             "target": str(target),
             "version": version,
             "today": today.isoformat(),
@@ -119,7 +134,8 @@ def main(definitions: str) -> None:
         files, note = render_from_copy(
             defs,
             job["ledger"],
-            job["year"],
+            job["obligation"],
+            job["period"],
             job["target"],
             job["version"],
             dt.date.fromisoformat(job["today"]),

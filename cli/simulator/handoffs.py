@@ -55,13 +55,14 @@ class HandOffs:
         self.defs, self.sessions, self.out_dir = defs, sessions, out_dir
         self.documents = documents
         self._made: list[tuple[HandOffRecord, int | None]] = []
+        self._submitted: set[tuple[str, str, int]] = set()
 
     def deliver(self, day: dt.date, obligation_id: str, handoff: HandOff, now: dt.datetime) -> None:
         """Start the downstream work, then record the hand-off version as delivered."""
         downstream = self.defs.obligations[handoff.downstream]
         note, job = "", None
         if downstream.flow == "consolidation":
-            note, job = self._consolidate(day, handoff)
+            note, job = self._consolidate(day, downstream.id, handoff)
         with self.sessions() as session:
             ledger_cycles.mark_handed_off(session, handoff.cycle_id, handoff.version, now=now)
         record = HandOffRecord(
@@ -75,20 +76,38 @@ class HandOffs:
         )
         self._made.append((record, job))
 
-    def _consolidate(self, day: dt.date, handoff: HandOff) -> tuple[str, int | None]:
+    def _consolidate(
+        self, day: dt.date, obligation_id: str, handoff: HandOff
+    ) -> tuple[str, int | None]:
         if not annual_available():
             return "chưa có mô-đun tổng hợp (reports.annual): không tạo văn bản", None
         if self.out_dir is None or self.documents is None:
             return "không có --out: không lưu văn bản tổng hợp", None
+        from reports.consolidate import (
+            ReportError,
+            consolidation_key,
+            handoff_total,
+            sources_still_open,
+        )
+
+        obligation = self.defs.obligations[obligation_id]
         try:
-            year = int(handoff.period_key[:4])
-        except ValueError:
-            return f"kỳ {handoff.period_key} không ứng với một năm: không tạo văn bản", None
+            key = consolidation_key(self.defs, obligation, handoff.period_key)
+        except ReportError as error:
+            return f"kỳ {handoff.period_key}: {error}", None
+        # The version counts every source's late reports, as the consolidation flow does;
+        # several sources closing together make one document, not one each.
+        with self.sessions() as session:
+            version = handoff_total(self.defs, session, obligation, key) + 1
+            waiting = sources_still_open(self.defs, session, obligation, key)
+        if waiting:
+            return f"chờ kỳ của {', '.join(waiting)} đóng rồi mới tổng hợp", None
+        if (obligation_id, key, version) in self._submitted:
+            return f"đã tạo văn bản {key} bản {version} cùng đợt", None
+        self._submitted.add((obligation_id, key, version))
         target = self.out_dir / "documents"
         target.mkdir(parents=True, exist_ok=True)
-        # Hand-off versions count from 0; the document's version (its amendment) from 1, as
-        # the consolidation flow numbers it.
-        return "", self.documents.submit(year, target, handoff.version + 1, day)
+        return "", self.documents.submit(obligation_id, key, target, version, day)
 
     def finish(self) -> list[HandOffRecord]:
         """Every hand-off, with its documents once the worker has made them."""

@@ -10,6 +10,7 @@ import difflib
 from collections.abc import Collection, Iterator, Mapping
 
 from engine.bodies import resolve_responsible, resolve_target
+from engine.definitions.declarations import check_declarations
 from engine.definitions.findings import Finding
 from engine.definitions.models import (
     Body,
@@ -64,6 +65,8 @@ def check_definitions(
     for obligation in defs.obligations.values():
         findings += _check_obligation(obligation, refs)
     findings += _check_downstream_cycles(defs)
+    if complete:
+        findings += check_declarations(defs)
     findings += _check_calendars(defs)
     if complete and not any(unparsed.get(section) for section in ("bodies", "groups", "roles")):
         # An obligation with a bad reference would only repeat that error as "nobody".
@@ -339,6 +342,9 @@ def _check_obligation(obligation: Obligation, refs: _References) -> list[Finding
             findings += refs.check(
                 "bodies", body_id, item, (*keys, "completeness", "bodies", index)
             )
+    if obligation.report is not None:
+        for index, target in enumerate(obligation.report.recipients):
+            findings += refs.target(target, item, ("report", "recipients", index))
     findings += _dates_in_order(item, (), obligation.valid_from, obligation.valid_to)
     return findings
 

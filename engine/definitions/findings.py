@@ -78,8 +78,8 @@ def show(value: Any) -> str:
 _PATTERNS = {
     ID_PATTERN: "định danh {value} không hợp lệ: chỉ dùng chữ thường không dấu (a-z), chữ số"
     " và dấu gạch nối '-', bắt đầu bằng chữ hoặc số",
-    r"^[IVX]+(\.[0-9]+)*$": "số hiệu mục {value} không hợp lệ: số La Mã rồi các số, cách nhau"
-    " bằng dấu chấm (ví dụ III.3)",
+    r"^[IVXLC]+(\.([0-9]+|[a-zđ]|[IVXLC]+))*$": "số hiệu mục {value} không hợp lệ: số La Mã, rồi"
+    " các số, chữ cái thường hoặc số La Mã, cách nhau bằng dấu chấm (ví dụ III.3, II.4.a)",
     r"^\d{4}-\d{2}(-\d{2})?$": "ngày {value} không hợp lệ: dùng dạng YYYY-MM-DD hoặc YYYY-MM",
     r"^[0-9]{2,5}$": "mã đơn vị hành chính {value} không hợp lệ: từ 2 đến 5 chữ số, ví dụ"
     " '02269' (viết trong dấu nháy để giữ số 0 đầu)",

@@ -134,6 +134,11 @@ class _Loading:
         findings = check_definitions(definitions, self.unparsed, complete=not self.opaque)
         if structure_ok:
             findings += _date_findings(definitions, already_wrong=bool(findings))
+        if structure_ok and not any(not f.warning for f in findings):
+            # Advice needs valid definitions (it computes due dates): only then.
+            from engine.definitions.advice import check_advice
+
+            findings += check_advice(definitions)
         located = [self.locate(finding) for finding in findings]
         self.problems += [problem for problem in located if not problem.warning]
         warnings = sorted((p for p in located if p.warning), key=_position)

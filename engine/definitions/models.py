@@ -15,9 +15,14 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
 Id = Annotated[str, Field(pattern=ID_PATTERN, description="Định danh: chữ thường, số, gạch nối.")]
+# The plan's own numbering: Roman parts, then numbers, letters or Roman numerals (II.4.a).
+CLAUSE_PATTERN = r"^[IVXLC]+(\.([0-9]+|[a-zđ]|[IVXLC]+))*$"
 ClauseId = Annotated[
     str,
-    Field(pattern=r"^[IVX]+(\.[0-9]+)*$", description="Số hiệu mục của kế hoạch, ví dụ III.3."),
+    Field(
+        pattern=CLAUSE_PATTERN,
+        description="Số hiệu mục của kế hoạch như kế hoạch ghi, ví dụ III.3, II.4.a, I.2.b.",
+    ),
 ]
 # Deliberately simple: the validator reports the exact address, and real relays reject the rest.
 EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
@@ -347,7 +352,19 @@ class DueRule(Strict):
         default=0,
         ge=-11,
         le=11,
-        description="Với 'day-of-month': số tháng cộng thêm vào tháng cuối của kỳ.",
+        description="Với 'day-of-month': số tháng cộng thêm vào tháng cuối của kỳ "
+        "(cách cũ; nên dùng 'in_month').",
+    )
+    in_month: int | None = Field(
+        default=None,
+        ge=1,
+        le=12,
+        description="Với 'day-of-month': tháng dương lịch của hạn, như kế hoạch viết "
+        "('ngày 15 tháng 1 năm sau' là in_month: 1, year: next).",
+    )
+    year: Literal["same", "next"] = Field(
+        default="same",
+        description="Với 'in_month': năm của tháng cuối kỳ ('same') hoặc năm sau ('next').",
     )
     offset: Offset | None = Field(default=None, description="Với các quy tắc tương đối.")
 
@@ -357,7 +374,18 @@ class DueRule(Strict):
             raise ValueError("'day-of-month' cần 'day' và không dùng 'offset'")
         if self.rule != "day-of-month" and (self.offset is None or self.day is not None):
             raise ValueError(f"'{self.rule}' cần 'offset' và không dùng 'day'")
+        if self.in_month is not None and (self.month or self.rule != "day-of-month"):
+            raise ValueError("'in_month' chỉ dùng với 'day-of-month' và không dùng cùng 'month'")
+        if self.year != "same" and self.in_month is None:
+            raise ValueError("'year' chỉ dùng cùng 'in_month'")
         return self
+
+    def months_after(self, last_year: int, last_month: int) -> int:
+        """Months from the period's last month to the due month (`month` or `in_month`)."""
+        if self.in_month is None:
+            return self.month
+        year = last_year + (1 if self.year == "next" else 0)
+        return (year * 12 + self.in_month) - (last_year * 12 + last_month)
 
 
 class RequestRule(Strict):
@@ -423,11 +451,20 @@ class FormField(Strict):
     min: float | None = None
     max: float | None = None
     sum_in_report: bool = Field(default=True, description="Số liệu được cộng khi tổng hợp.")
+    section: Literal["results", "shortcomings", "proposals"] | None = Field(
+        default=None,
+        description="Với long-text: mục của báo cáo tổng hợp trích nội dung này (kết quả; tồn "
+        "tại, hạn chế; nhiệm vụ, đề xuất). Bỏ trống: theo đầu mã trường (ket_qua…, ton_tai…, "
+        "han_che…, kho_khan…, vuong_mac… ; nhiem_vu…, de_xuat…, kien_nghi…, phuong_huong…), "
+        "còn lại vào mục kết quả.",
+    )
 
     @model_validator(mode="after")
     def _choices(self) -> FormField:
         if (self.type == FieldType.choice) != bool(self.choices):
             raise ValueError("'choices' dùng với (và chỉ với) type: choice")
+        if self.section is not None and self.type != FieldType.long_text:
+            raise ValueError("'section' chỉ dùng với type: long-text")
         return self
 
 
@@ -479,6 +516,91 @@ class Downstream(Strict):
     completeness: Completeness = Field(default_factory=Completeness)
 
 
+class ReportSpec(Strict):
+    """A consolidation's report: who receives it and which own-form fields record it."""
+
+    recipients: list[Target] = Field(
+        default_factory=list,
+        description="Nơi nhận báo cáo tổng hợp (vai trò hoặc cơ quan), theo thứ tự ghi ở "
+        "'Nơi nhận'; bỏ trống: chỉ cơ quan nhận kết quả ('recipient').",
+    )
+    record: dict[
+        Literal["number", "signed_on", "bodies_reported", "bodies_missing"],
+        Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")],
+    ] = Field(
+        default_factory=dict,
+        description="Trường biểu mẫu của chính nghĩa vụ tổng hợp được điền khi phê duyệt: "
+        "number (số, ký hiệu), signed_on (ngày ký), bodies_reported, bodies_missing.",
+    )
+    totals: dict[str, str] = Field(
+        default_factory=dict,
+        description="Trường tổng của biểu mẫu tổng hợp ← trường số liệu của báo cáo nguồn "
+        "được cộng, ví dụ tong_tin_bai: so_tin_bai.",
+    )
+    sections: dict[str, Literal["results", "shortcomings", "proposals"]] = Field(
+        default_factory=dict,
+        description="Trường văn bản của biểu mẫu tổng hợp trỏ tới mục của báo cáo: results "
+        "(kết quả), shortcomings (tồn tại, hạn chế), proposals (nhiệm vụ, đề xuất).",
+    )
+
+
+MinutesFact = Literal[
+    "held_on",
+    "form_of",
+    "chair",
+    "attendees",
+    "items",
+    "questions",
+    "answered",
+    "conclusion",
+    "open_questions",
+]
+
+
+class NoContent(Strict):
+    """The item form's answer that means "nothing to bring this time"."""
+
+    field: str = Field(description="Trường lựa chọn (type: choice) của biểu mẫu 'items'.")
+    value: str = Field(description="Lựa chọn nghĩa là không có nội dung.")
+
+
+class BriefingSpec(Strict):
+    """A briefing's companions and how their fields and the minutes map onto its forms."""
+
+    items: Id | None = Field(
+        default=None, description="Nghĩa vụ các thành phần gửi nội dung trước hội nghị."
+    )
+    followups: Id | None = Field(
+        default=None, description="Nghĩa vụ trả lời câu hỏi sau hội nghị (theo sự kiện)."
+    )
+    item_title: str | None = Field(
+        default=None, description="Trường tiêu đề nội dung trong biểu mẫu của 'items'."
+    )
+    item_presenter: str | None = Field(
+        default=None, description="Trường người trình bày trong biểu mẫu của 'items'."
+    )
+    item_none: NoContent | None = Field(
+        default=None,
+        description="Câu trả lời nghĩa là 'không có nội dung kỳ này' trong biểu mẫu của "
+        "'items', ví dụ {field: co_noi_dung, value: Không có nội dung kỳ này}.",
+    )
+    minutes: dict[MinutesFact, Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]] = Field(
+        default_factory=dict,
+        description="Biên bản → trường biểu mẫu của hội nghị: held_on (ngày tổ chức, bắt "
+        "buộc), form_of, chair, attendees, items, questions, answered, conclusion, "
+        "open_questions.",
+    )
+    direction: str = Field(
+        default="",
+        description="Dòng chương trình về thông tin chỉ đạo, điều hành, ví dụ 'Thông tin về "
+        "chỉ đạo, điều hành của UBND tỉnh, Chủ tịch UBND tỉnh'; bỏ trống: không có dòng này.",
+    )
+    recorder: str = Field(
+        default="",
+        description="Người nhập biên bản khi biểu mẫu để trống; bỏ trống: tên cơ quan chủ trì.",
+    )
+
+
 class RunSchedule(Strict):
     """When the obligation's daily reconciliation run starts (its Prefect deployment schedule)."""
 
@@ -528,6 +650,12 @@ class Obligation(Strict):
     form: Form
     downstream: Downstream | None = None
     flow: Literal["collect", "press-briefing", "consolidation"] = "collect"
+    report: ReportSpec | None = Field(
+        default=None, description="Với flow: consolidation — nơi nhận và cách ghi báo cáo."
+    )
+    briefing: BriefingSpec | None = Field(
+        default=None, description="Với flow: press-briefing — nghĩa vụ đi kèm và ánh xạ trường."
+    )
     deployment: RunSchedule | None = Field(
         default=None,
         description="Giờ chạy tự động; bỏ trống: 7 giờ 30 mỗi ngày làm việc (giờ Việt Nam).",

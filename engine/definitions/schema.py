@@ -32,12 +32,19 @@ def render_schema(model: type[BaseModel]) -> str:
     return json.dumps(schema, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
 
 
+REFERENCE = "tham-chieu-khoa.md"
+
+
 def write_schemas(target: Path, check_only: bool = False) -> list[str]:
-    """Write every schema (or only compare); return the names that were missing or stale."""
+    """Write every schema and the key reference (or only compare); return the names that were
+    missing or stale."""
+    from engine.definitions.reference import render_reference
+
     stale = []
-    for name, model in SCHEMAS.items():
+    outputs = [(name, render_schema(model)) for name, model in SCHEMAS.items()]
+    outputs.append((REFERENCE, render_reference(SCHEMAS)))
+    for name, text in outputs:
         path = target / name
-        text = render_schema(model)
         if not path.exists() or path.read_text(encoding="utf-8") != text:
             stale.append(name)
             if not check_only:

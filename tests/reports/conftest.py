@@ -37,6 +37,17 @@ def _fields(index: int) -> dict:
     }
 
 
+def single_source(defs):
+    """The shipped definitions with annual-results-report as the consolidation's only source
+    (the other annual sources' own sections are tested in test_consolidation_sources.py)."""
+    changed = {
+        o.id: o.model_copy(update={"downstream": None})
+        for o in defs.obligations.values()
+        if o.downstream is not None and o.id != OBLIGATION
+    }
+    return defs.model_copy(update={"obligations": {**defs.obligations, **changed}})
+
+
 def build_annual_ledger(url: str, *, submit: int = 6) -> AnnualLedger:
     from engine.bodies import resolve_responsible
     from engine.calendar import LegalCalendar
@@ -46,7 +57,7 @@ def build_annual_ledger(url: str, *, submit: int = 6) -> AnnualLedger:
     from engine.periods import period_for_key
     from engine.schedule import cycle_dates
 
-    defs = load_definitions(REPO / "definitions").definitions
+    defs = single_source(load_definitions(REPO / "definitions").definitions)
     sessions = factory(make_engine(url))
     obligation = defs.obligations[OBLIGATION]
     period = period_for_key(obligation.schedule, obligation.window, "2026")

@@ -68,6 +68,13 @@ def test_annual_draft_and_matrix(ledger_url: str, tmp_path: Path) -> None:
         (("report", "annual", "3026", "--out", "x"), 2, "năm 3026 không hợp lệ"),
         (("report", "matrix", "--out", "ma-tran.csv"), 2, "cần có phần mở rộng .xlsx"),
         (("report", "annual", "2026", "--out", "o"), 1, "không đọc được sổ theo dõi"),
+        (("report", "annual", "26-H1", "--out", "x"), 2, "kỳ '26-H1' không hợp lệ"),
+        (
+            ("report", "annual", "2026", "--obligation", "khong-co", "--out", "x"),
+            1,
+            "'khong-co' không phải nghĩa vụ tổng hợp",
+        ),
+        (("report", "annual", "2026-Q5", "--out", "x"), 1, "Kỳ tổng hợp không hợp lệ"),
     ],
 )
 def test_bad_input_gets_a_vietnamese_message(args, code, message, tmp_path: Path) -> None:
