@@ -9,6 +9,7 @@ from cli import (
     bodies_cmds,
     definitions_cmds,
     errors,
+    intake_cmds,
     ledger_cmds,
     outbox_cmds,
     portal_cmds,
@@ -48,6 +49,7 @@ portal_cmds.register(app)
 report_cmds.register(app)
 simulate_cmds.register(app)
 stack_cmds.register(app)
+intake_cmds.register(app)
 
 
 def main() -> None:

@@ -26,10 +26,24 @@ class Settings(BaseSettings):
     delivery_retry_first: dt.timedelta = dt.timedelta(minutes=5)
     delivery_retry_ceiling: dt.timedelta = dt.timedelta(hours=4)
     delivery_give_up_after: dt.timedelta = dt.timedelta(days=3)
+    # The province's intake mailbox: letters carry Reply-To nop+<token>@… and invite a reply.
+    reply_to: str | None = None
+    # Accept a reply from any address of a body's mail domain, not only its declared mailboxes.
+    intake_trust_domain: bool = False
+    # Mails larger than this are kept for triage without being parsed.
+    intake_max_mb: float = 30.0
+    # How often the intake deployment reads the mailbox.
+    intake_every_minutes: int = 5
+    # Where the embedded mail sink delivers mail for the intake mailbox (no IMAP configured).
+    maildir: Path | None = None
 
     @property
     def ledger_url(self) -> str:
         return self.database_url or f"sqlite:///{self.var_dir / 'kehoach.db'}"
+
+    @property
+    def intake_maildir(self) -> Path:
+        return self.maildir or self.var_dir / "maildir"
 
     @property
     def attachments_dir(self) -> Path:

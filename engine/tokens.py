@@ -9,6 +9,7 @@ import datetime as dt
 import hashlib
 import hmac
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -73,3 +74,39 @@ def load_or_create_secret(given: str | None, var_dir: Path) -> str:
     finally:
         temporary.unlink(missing_ok=True)
     return path.read_text(encoding="ascii").strip()
+
+
+# Reply tokens travel in an address's local part (nop+<token>@…), which some mail systems
+# lower-case: lower-case hex only, and a scope of their own so a form link's signature never
+# doubles as a reply token.
+REPLY_TOKEN = re.compile(r"\bkh(\d{1,12})x([0-9a-f]{12})\b", re.IGNORECASE)
+
+
+def sign_reply(assignment_id: int, secret: str) -> str:
+    """'kh<assignment>x<12 hex>': the reply token of one assignment, for a plus-address."""
+    digest = hmac.new(
+        secret.encode("utf-8"), f"reply:{assignment_id}".encode("ascii"), hashlib.sha256
+    ).hexdigest()
+    return f"kh{assignment_id}x{digest[:12]}"
+
+
+def find_reply_tokens(text: str) -> list[str]:
+    """Every reply-token-shaped word in a text (addresses, subject, quoted letter)."""
+    return [match.group(0).lower() for match in REPLY_TOKEN.finditer(text or "")]
+
+
+def verify_reply(token: str, secret: str) -> int:
+    """The assignment a reply token names, or TokenError when its signature is wrong."""
+    match = REPLY_TOKEN.fullmatch(token.strip())
+    if match is None:
+        raise TokenError("Mã trả lời không hợp lệ.")
+    expected = sign_reply(int(match.group(1)), secret)
+    if not hmac.compare_digest(expected, token.strip().lower()):
+        raise TokenError("Mã trả lời không đúng chữ ký (có thể bị sửa đổi).")
+    return int(match.group(1))
+
+
+def reply_address(mailbox: str, assignment_id: int, secret: str) -> str:
+    """The intake mailbox with the assignment's token as plus-address: nop+kh12x…@domain."""
+    local, _, domain = mailbox.partition("@")
+    return f"{local}+{sign_reply(assignment_id, secret)}@{domain}"

@@ -16,7 +16,7 @@ from engine.definitions.models import Definitions, Obligation
 from engine.ledger.snapshot import AssignmentView, CycleView, LedgerSnapshot
 from engine.ledger.states import AWAITING
 from engine.periods import period_for_key
-from engine.tokens import sign
+from engine.tokens import reply_address, sign, sign_reply
 from notifications.contexts import (
     Addressee,
     AttachmentRules,
@@ -28,6 +28,7 @@ from notifications.contexts import (
     ObligationRef,
     OverdueContext,
     ReminderContext,
+    ReplyInvite,
     RequestContext,
     Signature,
     Submitted,
@@ -36,6 +37,8 @@ from notifications.render import RenderedMessage, Renderer
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 RUNG_KINDS = ("reminder", "due-today", "overdue", "escalation")
+# Letters that ask for the report, so they invite a reply carrying it.
+REPLY_KINDS = ("request", *RUNG_KINDS)
 
 
 @dataclass(frozen=True)
@@ -44,9 +47,21 @@ class Links:
 
     portal_url: str
     secret: str
+    # The province's intake mailbox (KEHOACH_REPLY_TO); None: letters do not invite replies.
+    reply_mailbox: str | None = None
 
     def form_url(self, assignment_id: int, expires_on: dt.date) -> str:
         return f"{self.portal_url.rstrip('/')}/s/{sign(assignment_id, expires_on, self.secret)}"
+
+    def reply_invite(self, assignment_id: int) -> ReplyInvite | None:
+        """The Reply-To (plus-address with the assignment's token) and the token, if replies
+        are taken."""
+        if not self.reply_mailbox:
+            return None
+        return ReplyInvite(
+            address=reply_address(self.reply_mailbox, assignment_id, self.secret),
+            reference=sign_reply(assignment_id, self.secret),
+        )
 
 
 def period_label(obligation: Obligation, cycle: CycleView) -> str:
@@ -109,6 +124,8 @@ def _chase_context(
         "due_on": assignment.due_on,
         "signature": signature(defs, obligation, today),
     }
+    if kind in REPLY_KINDS:
+        common["reply"] = links.reply_invite(assignment.id)
     form_url = links.form_url(assignment.id, cycle.closes_on)
     late_days = (today - assignment.due_on).days
     if kind == "request":

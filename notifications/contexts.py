@@ -20,7 +20,7 @@ these dataclasses or a plain dict with the same keys (nested values: dataclasses
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 KINDS = (
     "request",
@@ -141,6 +141,15 @@ def context_dict(context: object) -> dict[str, object]:
     return {f.name: getattr(context, f.name) for f in fields(context)}
 
 
+@dataclass(frozen=True)
+class ReplyInvite:
+    """Answering by email: the Reply-To carrying the assignment's token, and the token itself
+    (cited in the letter so a reply that lost its headers still names its assignment)."""
+
+    address: str
+    reference: str
+
+
 @dataclass(frozen=True, kw_only=True)
 class Common:
     addressee: Addressee
@@ -148,6 +157,8 @@ class Common:
     period_label: str
     due_on: dt.date
     signature: Signature
+    # Set when the province has an intake mailbox: the letter invites a reply with the report.
+    reply: ReplyInvite | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -192,6 +203,10 @@ class ReceiptContext(Common):
     on_time: bool
     answers: list[Answer]
     attachments: list[ReceivedFile]
+    # An answer received by email that lacks required fields: their labels, and the form
+    # (prefilled with what arrived) where the body can complete it.
+    missing: list[str] = field(default_factory=list)
+    complete_url: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

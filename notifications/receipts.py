@@ -122,8 +122,11 @@ def receipt_message(
     stored: Sequence[attachments.StoredFile],
     today: dt.date,
     now: dt.datetime,
+    *,
+    missing: Sequence[str] = (),
 ) -> dict[str, Any] | None:
-    """The outbox row of a version's receipt (None when the body left the definitions)."""
+    """The outbox row of a version's receipt (None when the body left the definitions);
+    `missing` lists required fields an emailed answer lacked, with the form to complete it."""
     obligation = desk.defs.obligations[assignment.obligation_id]
     body = desk.defs.bodies.get(assignment.body_id)
     if body is None:
@@ -142,6 +145,10 @@ def receipt_message(
         on_time=not recorded.late,
         answers=[Answer(labels[k], _format(v)) for k, v in values.items() if k in labels],
         attachments=[ReceivedFile(s.file_name, s.size, s.sha256) for s in stored],
+        missing=list(missing),
+        complete_url=desk.links.form_url(assignment.assignment_id, assignment.closes_on)
+        if missing
+        else None,
     )
     rendered = desk.renderer.render("receipt", context)
     return {

@@ -78,7 +78,7 @@ def retry_policy() -> RetryPolicy:
 def links() -> Links:
     current = settings()
     secret = load_or_create_secret(current.secret_key, current.var_dir)
-    return Links(current.portal_url, secret)
+    return Links(current.portal_url, secret, reply_mailbox=current.reply_to)
 
 
 def mail_domain() -> str:

@@ -7,6 +7,7 @@ writes the difference. Running a step twice for the same date changes nothing th
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
@@ -17,10 +18,11 @@ from engine.calendar import LegalCalendar
 from engine.decisions import Decision, HandOff, decide, openings
 from engine.definitions.models import Definitions, Obligation
 from engine.ledger import cycles as ledger_cycles
+from engine.ledger import inbox as ledger_inbox
 from engine.ledger import outbox as ledger_outbox
 from engine.ledger.snapshot import LedgerSnapshot, load_cycles, load_open_state
 from engine.periods import periods_between
-from notifications.compose import Links, compose
+from notifications.compose import REPLY_KINDS, Links, compose
 from notifications.render import Renderer
 
 # The drain lives in tasks.delivery; callers know it as a step of the tick.
@@ -151,12 +153,15 @@ def enqueue_and_close(env: TickEnv, obligation: Obligation, outcome: TickOutcome
     """Render what is due into the outbox in one batch, then close cycles past their grace."""
     decision, snapshot = _decide(env, obligation, outcome)
     rows = []
+    failing = _failing_addresses(env) if decision.messages else {}
     for message in decision.messages:
+        message = _without_failing(message, failing)
         if not message.to:
             outcome.skipped.append(message.key)
             log.warning("No address for %s: %s not sent", message.body_id, message.key)
             continue
         rendered = compose(env.renderer, env.defs, message, snapshot, env.today, env.links)
+        headers = _reply_headers(env, message, snapshot)
         rows.append(
             {
                 "key": message.key,
@@ -169,6 +174,7 @@ def enqueue_and_close(env: TickEnv, obligation: Obligation, outcome: TickOutcome
                 "subject": rendered.subject,
                 "text_body": rendered.text,
                 "html_body": rendered.html,
+                **({"headers": headers} if headers else {}),
             }
         )
     asked = {(m.cycle_id, m.body_id) for m in decision.messages if m.kind == "request"}
@@ -191,3 +197,32 @@ def enqueue_and_close(env: TickEnv, obligation: Obligation, outcome: TickOutcome
                 ", ".join(result.missing_bodies) or "none",
             )
     outcome.handoffs.extend(decision.handoffs)
+
+
+def _failing_addresses(env: TickEnv) -> dict[str, set[str]]:
+    with env.sessions() as session:
+        return ledger_inbox.failing_addresses(session)
+
+
+def _without_failing(message, failing: dict[str, set[str]]):
+    """The message without the addresses of its body that bounced (a reply intake saw the
+    delivery report): chasing a dead address only hides that the body cannot be reached."""
+    dead = failing.get(message.body_id)
+    if not dead:
+        return message
+    return dataclasses.replace(
+        message,
+        to=tuple(a for a in message.to if a.lower() not in dead),
+        cc=tuple(a for a in message.cc if a.lower() not in dead),
+    )
+
+
+def _reply_headers(env: TickEnv, message, snapshot: LedgerSnapshot) -> dict[str, str]:
+    """Reply-To with the assignment's token, for the letters that ask for the report."""
+    if message.kind not in REPLY_KINDS or not env.links.reply_mailbox:
+        return {}
+    cycle = next(c for c in snapshot.cycles if c.id == message.cycle_id)
+    assignment = cycle.assignment(message.body_id)
+    invite = env.links.reply_invite(assignment.id) if assignment else None
+    return {"Reply-To": invite.address} if invite else {}
+

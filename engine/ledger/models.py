@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from engine.ledger.states import AssignmentState, Channel, CycleState, OutboxState
+from engine.ledger.states import AssignmentState, Channel, CycleState, InboxState, OutboxState
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -212,6 +212,8 @@ class OutboxMessage(Base):
     # What the server said of each recipient at the last attempt: address -> "accepted" or
     # the refusal ("550 5.1.1 …").
     recipient_outcomes: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    # Extra headers (Reply-To with the reply token, In-Reply-To/References of a receipt).
+    headers: Mapped[dict[str, str] | None] = mapped_column(JSON)
 
 
 class AddressFailure(Base):
@@ -270,3 +272,33 @@ class ArchivedFile(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     path: Mapped[str] = mapped_column(String(1000))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class InboxMessage(Base):
+    """An incoming mail and what it became; the Message-ID is unique so a mail counts once."""
+
+    __tablename__ = "inbox_messages"
+    __table_args__ = (
+        UniqueConstraint("message_id"),
+        CheckConstraint(_one_of("state", InboxState), name="state"),
+        Index("ix_inbox_messages_state", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(500))
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    from_addr: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(998))
+    state: Mapped[str] = mapped_column(String(12))
+    reason: Mapped[str] = mapped_column(Text)
+    assignment_id: Mapped[int | None] = mapped_column(ForeignKey("assignments.id"))
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"))
+    # The reply's own text, quoted history removed.
+    reply_text: Mapped[str | None] = mapped_column(Text)
+    # The raw mail, kept in the file store so a triaged message can be assigned later.
+    raw_sha256: Mapped[str | None] = mapped_column(String(64))
+    # Required form fields the reply did not give: the version is incomplete.
+    missing_fields: Mapped[list[str]] = mapped_column(JSON)
+    handled_by: Mapped[str | None] = mapped_column(String(200))
+    handled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+

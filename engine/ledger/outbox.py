@@ -51,6 +51,7 @@ MESSAGE_FIELDS = frozenset(
         "subject",
         "text_body",
         "html_body",
+        "headers",
     }
 )
 REQUIRED_FIELDS = frozenset({"body_id", "kind", "to_addrs", "subject", "text_body"})
@@ -95,6 +96,7 @@ class OutboxItem:
     attempts: int
     claimed_by: str | None
     claimed_at: dt.datetime | None
+    headers: dict[str, str] | None = None
 
 
 def _row(
@@ -130,6 +132,7 @@ def _row(
         "subject": message["subject"],
         "text_body": message["text_body"],
         "html_body": message.get("html_body"),
+        "headers": dict(message["headers"]) if message.get("headers") else None,
         "state": OutboxState.pending.value,
         "attempts": 0,
         "created_at": now,

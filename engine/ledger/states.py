@@ -35,6 +35,27 @@ class OutboxState(StrEnum):
     failed = "failed"
 
 
+class InboxState(StrEnum):
+    """What an incoming mail became."""
+
+    recorded = "recorded"
+    triage = "triage"
+    dismissed = "dismissed"
+    assigned = "assigned"
+    bounce = "bounce"
+    auto_reply = "auto-reply"
+
+
+INBOX_LABELS: dict[str, str] = {
+    InboxState.recorded: "đã ghi nhận",
+    InboxState.triage: "chờ phân loại",
+    InboxState.dismissed: "đã bỏ qua",
+    InboxState.assigned: "đã gán",
+    InboxState.bounce: "thư báo lỗi gửi",
+    InboxState.auto_reply: "thư trả lời tự động",
+}
+
+
 ASSIGNMENT_LABELS: dict[str, str] = {
     AssignmentState.open: "đang chờ nộp",
     AssignmentState.submitted: "đã nộp",

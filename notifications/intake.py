@@ -1,0 +1,507 @@
+"""A reply is an answer: match an incoming mail to an assignment, check it is consistent, and
+record it as a version (channel `email`) with its receipt, threaded; or keep it for triage.
+
+Matching, strongest first: our Message-ID in In-Reply-To/References (deterministic, so it names
+one assignment), the reply token in a plus-address, then the token cited in the subject or in the
+quoted letter. A mail is recorded only when its sender is a declared mailbox of the body (or its
+domain, when the settings allow); anything else waits in triage for an operator.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import os
+import secrets
+from dataclasses import dataclass, field
+from email import policy
+from email.parser import BytesParser
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import files as attachment_files
+from engine import replies
+from engine.definitions.models import FieldType, Form
+from engine.forms import FormErrors, clean_value
+from engine.ledger import inbox as ledger_inbox
+from engine.ledger import outbox as ledger_outbox
+from engine.ledger.assignments import (
+    AFTER_SUBMISSION,
+    AttachmentInfo,
+    CycleOfAnswer,
+    RecordedSubmission,
+    record_submission,
+)
+from engine.ledger.errors import InvalidInput, InvalidTransition, NotFound
+from engine.ledger.events import record_event
+from engine.ledger.models import Assignment, OutboxMessage
+from engine.ledger.queries import StatusRow, status_row
+from engine.ledger.snapshot import assignment_rows_query
+from engine.ledger.states import INBOX_LABELS, Channel, InboxState, assignment_label
+from engine.ledger.transactions import committing, writing
+from engine.tokens import TokenError, find_reply_tokens, verify_reply
+from notifications.receipts import Desk, receipt_message
+
+log = logging.getLogger("kehoach.intake")
+
+
+@dataclass(frozen=True)
+class IntakeRules:
+    """What the intake trusts: the signing key, whether a body's whole mail domain may answer,
+    and the largest mail it parses."""
+
+    secret: str
+    trust_domain: bool = False
+    max_bytes: int = 30 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one mail became; `folder` is where it leaves the inbox to (processed or triage)."""
+
+    message_id: str
+    state: str
+    reason: str
+    from_addr: str = ""
+    subject: str = ""
+    body_id: str | None = None
+    version: int | None = None
+    duplicate: bool = False
+    missing: list[str] = field(default_factory=list)
+
+    @property
+    def folder(self) -> str:
+        return "triage" if self.state == InboxState.triage.value else "processed"
+
+
+def keep_raw(files_dir, raw: bytes) -> str:
+    """Store the raw mail by its checksum (triage needs it later); returns the checksum."""
+    digest = hashlib.sha256(raw).hexdigest()
+    target = attachment_files.path_for(files_dir, digest)
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_name(f".{digest}.{secrets.token_hex(4)}.tmp")
+        temporary.write_bytes(raw)
+        os.replace(temporary, target)
+    return digest
+
+
+def _row_of(session: Session, assignment_id: int) -> StatusRow | None:
+    with committing(session):
+        row = session.execute(assignment_rows_query(Assignment.id == assignment_id)).one_or_none()
+    if row is None:
+        return None
+    return status_row(
+        row,
+        latest_version=row.latest_version,
+        last_submitted_at=row.last_submitted_at,
+        overdue=None,
+    )
+
+
+def _by_reference(session: Session, refers_to: list[str]) -> int | None:
+    """The assignment of the newest of our letters this mail answers (None if none is ours)."""
+    if not refers_to:
+        return None
+    with committing(session):
+        rows = session.execute(
+            select(OutboxMessage.message_id, Assignment.id)
+            .join(
+                Assignment,
+                (Assignment.cycle_id == OutboxMessage.cycle_id)
+                & (Assignment.body_id == OutboxMessage.body_id),
+            )
+            .where(OutboxMessage.message_id.in_(refers_to))
+        ).all()
+    found = dict(rows)
+    return next((found[m] for m in refers_to if m in found), None)
+
+
+def match(session: Session, mail: replies.Incoming, secret: str) -> tuple[int | None, str]:
+    """(assignment id, '') or (None, why not) — a forged or conflicting token is a reason."""
+    by_reference = _by_reference(session, mail.refers_to)
+    header_tokens = find_reply_tokens(" ".join([*mail.recipients, mail.subject]))
+    tokens = header_tokens or find_reply_tokens(mail.text)
+    valid, forged = set(), []
+    for token in dict.fromkeys(tokens):
+        try:
+            valid.add(verify_reply(token, secret))
+        except TokenError:
+            forged.append(token)
+    if by_reference is not None:
+        if valid - {by_reference}:
+            return None, "Thư trả lời một thư của hệ thống nhưng mang mã của phần việc khác."
+        return by_reference, ""
+    if len(valid) == 1:
+        return valid.pop(), ""
+    if len(valid) > 1:
+        return None, "Thư mang mã của nhiều phần việc; cần người xử lý chọn."
+    if forged:
+        return None, f"Mã trả lời “{forged[0]}” sai chữ ký (có thể bị sửa đổi)."
+    return None, "Không xác định được thư trả lời cho phần việc nào (không có mã tham chiếu)."
+
+
+def sender_allowed(desk: Desk, body_id: str, sender: str, trust_domain: bool) -> bool:
+    """Whether the sender is a declared mailbox of the body (or, if trusted, of its domain)."""
+    body = desk.defs.bodies.get(body_id)
+    if body is None or not sender:
+        return False
+    known = {a.lower() for a in [*body.mailboxes.to, *body.mailboxes.head, *body.mailboxes.cc]}
+    if sender in known:
+        return True
+    return trust_domain and sender.rsplit("@", 1)[-1] in {a.rsplit("@", 1)[-1] for a in known}
+
+
+def _values(form: Form, mail: replies.Incoming, files: int) -> tuple[dict, list[str]]:
+    """The fields the reply wrote as 'Label: value' lines, cleaned; and the labels of required
+    fields it did not give (or gave unreadably): the version is recorded, marked incomplete."""
+    given = replies.fields_from_text(form, mail.own_text)
+    values, missing = {}, []
+    for f in form.fields:
+        if f.type == FieldType.file:
+            if f.required and files == 0:
+                missing.append(f.label)
+            continue
+        if f.id not in given:
+            if f.required:
+                missing.append(f.label)
+            continue
+        value, problem = clean_value(f, given[f.id])
+        if problem:
+            missing.append(f"{f.label} ({problem})")
+        else:
+            values[f.id] = value
+    return values, missing
+
+
+def record_reply(
+    desk: Desk,
+    row: StatusRow,
+    mail: replies.Incoming,
+    raw_sha256: str | None,
+    *,
+    today: dt.date,
+    now: dt.datetime,
+    settle: tuple[int, str] | None = None,
+) -> Outcome:
+    """Check the files, record a version with its receipt and the inbox row, all in one commit.
+
+    FormErrors when a file is refused (the caller sends the mail to triage). `settle` =
+    (inbox row, operator) records an operator's assignment of a triaged mail instead.
+    """
+    obligation = desk.defs.obligations[row.obligation_id]
+    form = obligation.form
+    rules = form.attachments
+    problems = {}
+    for index, (name, content) in enumerate(mail.attachments):
+        try:
+            attachment_files.check(content, name, list(rules.types), rules.max_mb)
+        except attachment_files.FileRefused as refused:
+            problems[f"file-{index}"] = str(refused)
+    if len(mail.attachments) > rules.max_files:
+        problems[""] = f"tối đa {rules.max_files} tệp đính kèm"
+    if problems:
+        raise FormErrors(problems)
+    values, missing = _values(form, mail, len(mail.attachments))
+    stored = [
+        attachment_files.store(content, name, desk.files_dir, list(rules.types), rules.max_mb)
+        for name, content in mail.attachments
+    ]
+    infos = [AttachmentInfo(s.file_name, s.content_type, s.size, s.sha256) for s in stored]
+    text = mail.own_text
+
+    def then(session: Session, recorded: RecordedSubmission, cycle: CycleOfAnswer) -> None:
+        receipt = receipt_message(
+            desk, row, cycle, recorded, values, stored, today, now, missing=missing
+        )
+        if receipt is not None:
+            receipt["headers"] = {"In-Reply-To": mail.message_id, "References": mail.message_id}
+            ledger_outbox.add(session, [receipt], domain=desk.mail_domain, now=now)
+        state = InboxState.assigned.value if settle else InboxState.recorded.value
+        reason = (
+            f"Ghi nhận lần gửi thứ {recorded.version}"
+            + (" (thiếu: " + "; ".join(missing) + ")" if missing else "")
+            + (" sau khi kỳ đã đóng" if recorded.handoff_reopened else "")
+            + "."
+        )
+        if settle:
+            ledger_inbox.settle_in(
+                session,
+                settle[0],
+                state=state,
+                who=settle[1],
+                reason=reason,
+                now=now,
+                assignment_id=row.assignment_id,
+                submission_id=recorded.submission_id,
+                missing_fields=missing,
+            )
+            return
+        ledger_inbox.add_in(
+            session,
+            {
+                "message_id": mail.message_id,
+                "from_addr": mail.from_addr,
+                "subject": mail.subject,
+                "state": state,
+                "reason": reason,
+                "assignment_id": row.assignment_id,
+                "submission_id": recorded.submission_id,
+                "reply_text": text,
+                "raw_sha256": raw_sha256,
+                "missing_fields": missing,
+            },
+            now,
+        )
+
+    with desk.sessions() as session:
+        recorded = record_submission(
+            session,
+            row.assignment_id,
+            values,
+            infos,
+            Channel.email.value,
+            mail.from_addr or row.body_name,
+            now,
+            today,
+            allow_late=True,
+            then=then,
+        )
+    if not recorded.created:
+        # The very same answer as the latest version (the same mail under a new Message-ID):
+        # nothing new to record, but the mail is kept and counted once.
+        with desk.sessions() as session:
+            added = ledger_inbox.add(
+                session,
+                {
+                    "message_id": mail.message_id,
+                    "from_addr": mail.from_addr,
+                    "subject": mail.subject,
+                    "state": InboxState.recorded.value,
+                    "reason": f"Trùng nội dung lần gửi thứ {recorded.version}.",
+                    "assignment_id": row.assignment_id,
+                    "submission_id": recorded.submission_id,
+                    "reply_text": text,
+                    "raw_sha256": raw_sha256,
+                },
+                now,
+            )
+        if added is None:
+            raise ledger_inbox.AlreadyRecorded(mail.message_id)
+    return Outcome(
+        mail.message_id,
+        InboxState.assigned.value if settle else InboxState.recorded.value,
+        "" if recorded.created else "trùng nội dung",
+        mail.from_addr,
+        mail.subject,
+        row.body_id,
+        recorded.version,
+        missing=missing,
+    )
+
+
+def _keep(desk: Desk, mail: replies.Incoming, state: str, reason: str, now, **extra) -> Outcome:
+    with desk.sessions() as session:
+        added = ledger_inbox.add(
+            session,
+            {
+                "message_id": mail.message_id,
+                "from_addr": mail.from_addr,
+                "subject": mail.subject,
+                "state": state,
+                "reason": reason,
+                "reply_text": mail.own_text if mail.kind == replies.ANSWER else None,
+                **extra,
+            },
+            now,
+        )
+    return Outcome(
+        mail.message_id, state, reason, mail.from_addr, mail.subject, duplicate=added is None
+    )
+
+
+def _bounce(desk: Desk, mail: replies.Incoming, now: dt.datetime) -> Outcome:
+    """Mark each failed address on its body, record the report, say which body is cut off."""
+    bounce = mail.bounce
+    assert bounce is not None
+    with desk.sessions() as session:
+        original_body = None
+        if bounce.original_message_id:
+            with committing(session):
+                original_body = session.scalar(
+                    select(OutboxMessage.body_id).where(
+                        OutboxMessage.message_id == bounce.original_message_id
+                    )
+                )
+    marks: list[tuple[str, str]] = []
+    for address in bounce.failed:
+        owners = [
+            b.id
+            for b in desk.defs.bodies.values()
+            if address in {a.lower() for a in [*b.mailboxes.to, *b.mailboxes.head, *b.mailboxes.cc]}
+        ]
+        if original_body and original_body not in owners:
+            owners.append(original_body)
+        marks.extend((owner, address) for owner in owners)
+    names = sorted({desk.defs.bodies[b].name for b, _ in marks if b in desk.defs.bodies})
+    if bounce.delayed:
+        reason = "Thư báo chậm chuyển phát (máy chủ còn thử lại); chưa đánh dấu địa chỉ hỏng."
+    elif marks:
+        reason = (
+            f"Không gửi được thư tới {', '.join(sorted({a for _, a in marks}))} "
+            f"({'; '.join(names) or 'cơ quan không rõ'}): hệ thống ngừng gửi tới địa chỉ này; "
+            "cần cập nhật địa chỉ thư của cơ quan trong định nghĩa."
+        )
+    else:
+        reason = "Thư báo lỗi gửi không nêu địa chỉ của cơ quan nào đã khai báo."
+    if bounce.diagnostic:
+        reason += f" Máy chủ báo: {bounce.diagnostic}"
+    try:
+        with desk.sessions() as session, writing(session):
+            ledger_inbox.add_in(
+                session,
+                {
+                    "message_id": mail.message_id,
+                    "from_addr": mail.from_addr,
+                    "subject": mail.subject,
+                    "state": InboxState.bounce.value,
+                    "reason": reason,
+                },
+                now,
+            )
+            for body_id, address in marks if not bounce.delayed else []:
+                if ledger_inbox.mark_address_failing_in(session, body_id, address, reason, now):
+                    record_event(
+                        session,
+                        "address-failing",
+                        now,
+                        body_id=body_id,
+                        data={"address": address, "diagnostic": bounce.diagnostic},
+                    )
+    except ledger_inbox.AlreadyRecorded:
+        return Outcome(mail.message_id, InboxState.bounce.value, reason, duplicate=True)
+    if marks and not bounce.delayed:
+        log.warning("Không liên lạc được: %s", reason)
+    body = marks[0][0] if marks else None
+    return Outcome(
+        mail.message_id, InboxState.bounce.value, reason, mail.from_addr, mail.subject, body
+    )
+
+
+def headers_only(raw_head: bytes) -> replies.Incoming:
+    """A mail too big to parse, known by its headers only."""
+    message = BytesParser(policy=policy.default).parsebytes(raw_head, headersonly=True)
+    found = replies.MESSAGE_ID.search(str(message.get("Message-ID", "")))
+    message_id = found.group(0) if found else f"<{hashlib.sha256(raw_head).hexdigest()[:40]}@lon>"
+    return replies.Incoming(
+        message_id=message_id,
+        from_addr=str(message.get("From", ""))[:320],
+        recipients=[],
+        subject=" ".join(str(message.get("Subject", "")).split()),
+        refers_to=[],
+        text="",
+    )
+
+
+def too_big(desk: Desk, head: bytes, size: int, rules: IntakeRules, now: dt.datetime) -> Outcome:
+    """A mail over the size cap: kept for triage by its headers, never parsed whole."""
+    mail = headers_only(head)
+    why = (
+        f"Thư quá lớn ({size / 1024 / 1024:.1f} MB, giới hạn "
+        f"{rules.max_bytes / 1024 / 1024:.0f} MB); không đọc nội dung."
+    )
+    with desk.sessions() as session:
+        if ledger_inbox.is_known(session, mail.message_id):
+            return Outcome(mail.message_id, "", "", duplicate=True)
+    return _keep(desk, mail, InboxState.triage.value, why, now)
+
+
+def process(
+    desk: Desk, raw: bytes, rules: IntakeRules, *, today: dt.date, now: dt.datetime
+) -> Outcome:
+    """What one mail becomes; repeating it for the same mail records nothing more."""
+    try:
+        mail = replies.parse(raw)
+    except Exception as error:  # noqa: BLE001 - one unreadable mail must not block the inbox
+        log.warning("unreadable mail kept for triage: %r", error)
+        mail = headers_only(raw[: 256 * 1024])
+        with desk.sessions() as session:
+            if ledger_inbox.is_known(session, mail.message_id):
+                return Outcome(mail.message_id, "", "", duplicate=True)
+        sha = keep_raw(desk.files_dir, raw)
+        why = "Không đọc được cấu trúc thư."
+        return _keep(desk, mail, InboxState.triage.value, why, now, raw_sha256=sha)
+    with desk.sessions() as session:
+        if ledger_inbox.is_known(session, mail.message_id):
+            return Outcome(mail.message_id, "", "", mail.from_addr, mail.subject, duplicate=True)
+    if mail.kind == replies.BOUNCE:
+        return _bounce(desk, mail, now)
+    if mail.kind == replies.AUTO_REPLY:
+        log.info("automatic reply from %s kept, not answered", mail.from_addr)
+        return _keep(desk, mail, InboxState.auto_reply.value, "Thư trả lời tự động.", now)
+    raw_sha256 = keep_raw(desk.files_dir, raw)
+    with desk.sessions() as session:
+        assignment_id, why = match(session, mail, rules.secret)
+        row = _row_of(session, assignment_id) if assignment_id is not None else None
+    if row is None:
+        why = why or "Mã trả lời chỉ tới phần việc không còn trong sổ theo dõi."
+        return _keep(desk, mail, InboxState.triage.value, why, now, raw_sha256=raw_sha256)
+    extra = {"raw_sha256": raw_sha256, "assignment_id": row.assignment_id}
+    if not sender_allowed(desk, row.body_id, mail.from_addr, rules.trust_domain):
+        why = (
+            f"Người gửi {mail.from_addr or '(không rõ)'} không phải hộp thư đã khai báo của "
+            f"{row.body_name}."
+        )
+        return _keep(desk, mail, InboxState.triage.value, why, now, **extra)
+    if row.state not in AFTER_SUBMISSION:
+        why = (
+            f"Phần việc của {row.body_name} đang ở trạng thái “{assignment_label(row.state)}”; "
+            "không tự ghi nhận thêm."
+        )
+        return _keep(desk, mail, InboxState.triage.value, why, now, **extra)
+    try:
+        return record_reply(desk, row, mail, raw_sha256, today=today, now=now)
+    except FormErrors as errors:
+        why = "Tệp đính kèm không được nhận: " + "; ".join(errors.errors.values())
+        return _keep(desk, mail, InboxState.triage.value, why, now, **extra)
+    except ledger_inbox.AlreadyRecorded:
+        return Outcome(mail.message_id, "", "", mail.from_addr, mail.subject, duplicate=True)
+
+
+def assign(
+    desk: Desk,
+    message: str,
+    obligation_id: str,
+    period_key: str,
+    body_id: str,
+    *,
+    who: str,
+    today: dt.date,
+    now: dt.datetime,
+) -> Outcome:
+    """An operator's decision: record a triaged mail as the answer of this body in this cycle
+    (its files pass the same checks); the inbox row records who decided."""
+    from notifications.receipts import find_assignment
+
+    with desk.sessions() as session:
+        entry = ledger_inbox.get(session, message)
+    if entry.state != InboxState.triage.value:
+        raise InvalidTransition(
+            f"Thư số {entry.id} đang ở trạng thái “{INBOX_LABELS.get(entry.state, entry.state)}”, "
+            "không còn chờ phân loại."
+        )
+    if not entry.raw_sha256:
+        raise NotFound(f"Không còn lưu nội dung của thư số {entry.id}.")
+    row = find_assignment(desk, obligation_id, period_key, body_id)
+    raw = attachment_files.path_for(desk.files_dir, entry.raw_sha256).read_bytes()
+    mail = replies.parse(raw)
+    try:
+        return record_reply(
+            desk, row, mail, entry.raw_sha256, today=today, now=now, settle=(entry.id, who)
+        )
+    except FormErrors as errors:
+        raise InvalidInput(
+            "Tệp đính kèm không được nhận: " + "; ".join(errors.errors.values())
+        ) from errors
