@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Protocol
 
 from imap_tools import MailBox, MailBoxStartTls, MailBoxUnencrypted, MailMessage
-from imap_tools.errors import MailboxLoginError
+from imap_tools.errors import MailboxCopyError, MailboxLoginError, MailboxMoveError
 from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -131,6 +131,10 @@ class ImapSource:
             raise MailboxUnavailable(
                 f"Không kết nối được máy chủ thư {host}:{port or ''} ({error})."
             ) from error
+        # Servers announce MOVE only once logged in; imaplib read the capabilities before.
+        status, data = box.client.capability()
+        if status == "OK" and data and data[-1]:
+            box.client.capabilities = tuple(data[-1].decode("ascii", "replace").upper().split())
         self.box = box
         for folder in (settings.imap_processed_folder, settings.imap_triage_folder):
             if not box.folder.exists(folder):
@@ -174,8 +178,19 @@ class ImapSource:
         return b""
 
     def move(self, keys: list[str], outcome: str) -> None:
-        if keys:
-            self.box.move(keys, self.settings.folder_for(outcome))
+        """Move the mails out of the inbox; those another intake moved meanwhile are skipped."""
+        folder = self.settings.folder_for(outcome)
+        for _ in range(3):
+            if not keys:
+                return
+            try:
+                self.box.move(keys, folder)
+                return
+            except (MailboxMoveError, MailboxCopyError):
+                # Some are gone (another intake moved them): move what is still here.
+                present = set(self.box.uids("ALL"))
+                keys = [key for key in keys if key in present]
+        self.box.move(keys, folder)
 
     def close(self) -> None:
         try:
