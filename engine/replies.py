@@ -10,9 +10,10 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from email import policy
-from email.message import EmailMessage
-from email.parser import BytesParser
+from email import message_from_bytes
+from email.errors import HeaderParseError
+from email.header import decode_header, make_header
+from email.message import Message
 from email.utils import getaddresses, parseaddr
 
 from mailparser_reply import EmailReplyParser
@@ -75,42 +76,73 @@ class Incoming:
         return own_text(self.text)
 
 
-def _addresses(message: EmailMessage, *names: str) -> list[str]:
+def decoded(value: object) -> str:
+    """A header as text: RFC 2047 words decoded, whitespace folded."""
+    if value is None:
+        return ""
+    try:
+        text = str(make_header(decode_header(str(value))))
+    except (HeaderParseError, LookupError, UnicodeError, ValueError):
+        text = str(value)
+    return " ".join(text.split())
+
+
+def _addresses(message: Message, *names: str) -> list[str]:
     values = []
     for name in names:
         values.extend(str(v) for v in message.get_all(name, []))
     return [a.strip().lower() for _, a in getaddresses(values) if "@" in a]
 
 
-def _text_of(message: EmailMessage) -> str:
-    body = message.get_body(preferencelist=("plain", "html"))
-    if body is None:
-        return ""
+def _decode_part(part: Message) -> str:
+    payload = part.get_payload(decode=True) or b""
+    charset = part.get_content_charset() or "utf-8"
     try:
-        content = body.get_content()
-    except (LookupError, ValueError):
-        content = body.get_payload(decode=True).decode("utf-8", "replace")
-    if body.get_content_subtype() == "html":
-        content = re.sub(r"<br\s*/?>|</p>|</div>", "\n", content, flags=re.IGNORECASE)
+        return payload.decode(charset, "replace")
+    except LookupError:
+        return payload.decode("utf-8", "replace")
+
+
+def _is_attachment(part: Message) -> bool:
+    disposition = str(part.get("Content-Disposition", "")).split(";", 1)[0].strip().lower()
+    return disposition == "attachment" or bool(part.get_filename())
+
+
+def _text_of(message: Message) -> str:
+    plain = html = None
+    for part in message.walk():
+        if part.is_multipart() or _is_attachment(part):
+            continue
+        kind = part.get_content_type()
+        if kind == "text/plain" and plain is None:
+            plain = part
+        elif kind == "text/html" and html is None:
+            html = part
+    if plain is not None:
+        content = _decode_part(plain)
+    elif html is not None:
+        content = re.sub(r"<br\s*/?>|</p>|</div>", "\n", _decode_part(html), flags=re.IGNORECASE)
         content = re.sub(r"<[^>]+>", "", content)
+    else:
+        return ""
     return unicodedata.normalize("NFC", content.replace("\r\n", "\n"))
 
 
-def _attachments(message: EmailMessage) -> list[tuple[str, bytes]]:
+def _attachments(message: Message) -> list[tuple[str, bytes]]:
     found = []
-    for part in message.iter_attachments():
-        if part.get_content_maintype() == "multipart" or part.get_content_type().startswith(
-            "message/"
-        ):
+    for part in message.walk():
+        if part.is_multipart() or part.get_content_maintype() == "message":
+            continue
+        if not _is_attachment(part):
             continue
         payload = part.get_payload(decode=True)
         if payload is None:
             continue
-        found.append((part.get_filename() or "tep-dinh-kem", payload))
+        found.append((decoded(part.get_filename()) or "tep-dinh-kem", payload))
     return found
 
 
-def is_auto_reply(message: EmailMessage) -> bool:
+def is_auto_reply(message: Message) -> bool:
     """RFC 3834 Auto-Submitted, X-Autoreply/X-Autorespond, Precedence auto_reply, or a subject
     that says it (Vietnamese 'trả lời tự động', 'Out of Office')."""
     submitted = str(message.get("Auto-Submitted", "no")).strip().lower()
@@ -120,10 +152,10 @@ def is_auto_reply(message: EmailMessage) -> bool:
         return True
     if str(message.get("Precedence", "")).strip().lower() in {"auto_reply", "bulk", "junk"}:
         return True
-    return bool(AUTO_SUBJECTS.search(str(message.get("Subject", ""))))
+    return bool(AUTO_SUBJECTS.search(decoded(message.get("Subject"))))
 
 
-def _bounce(message: EmailMessage) -> Bounce | None:
+def _bounce(message: Message) -> Bounce | None:
     if message.get_content_type() != "multipart/report":
         return None
     if str(message.get_param("report-type", "")).lower() != "delivery-status":
@@ -136,7 +168,7 @@ def _bounce(message: EmailMessage) -> Bounce | None:
                 action = str(block.get("Action", "")).strip().lower()
                 recipient = str(block.get("Final-Recipient") or block.get("Original-Recipient", ""))
                 address = recipient.split(";", 1)[-1].strip().strip("<>").lower()
-                diagnostic = diagnostic or str(block.get("Diagnostic-Code", "")).strip()
+                diagnostic = diagnostic or " ".join(str(block.get("Diagnostic-Code", "")).split())
                 if action == "failed" and "@" in address:
                     failed.append(address)
                 elif action == "delayed":
@@ -144,30 +176,41 @@ def _bounce(message: EmailMessage) -> Bounce | None:
         elif kind in {"message/rfc822", "text/rfc822-headers"} and original is None:
             inner = part.get_payload()
             if isinstance(inner, list) and inner:
-                original = str(inner[0].get("Message-ID", "")).strip() or None
+                headers = inner[0]
             else:
-                text = part.get_payload(decode=True) or b""
-                headers = BytesParser(policy=policy.default).parsebytes(text, headersonly=True)
-                original = str(headers.get("Message-ID", "")).strip() or None
+                headers = message_from_bytes(part.get_payload(decode=True) or b"")
+            found = MESSAGE_ID.search(str(headers.get("Message-ID", "")))
+            original = found.group(0) if found else None
     return Bounce(failed, delayed and not failed, original, diagnostic[:500])
+
+
+def message_id_of(message: Message, raw: bytes) -> str:
+    """The mail's Message-ID, or one derived from its bytes when it has none."""
+    found = MESSAGE_ID.search(str(message.get("Message-ID", "")))
+    return found.group(0) if found else f"<{hashlib.sha256(raw).hexdigest()[:40]}@khong-co-id>"
+
+
+def head(raw: bytes) -> Message:
+    """Only the header block of a mail (cheap: the body is not parsed)."""
+    end = raw.find(b"\r\n\r\n")
+    end = raw.find(b"\n\n") if end < 0 else end
+    return message_from_bytes(raw[: end if end >= 0 else 256 * 1024])
 
 
 def parse(raw: bytes) -> Incoming:
     """The parts of a mail kehoach acts on; a mail without Message-ID gets one from its bytes."""
-    message = BytesParser(policy=policy.default).parsebytes(raw)
-    found = MESSAGE_ID.search(str(message.get("Message-ID", "")))
-    message_id = (
-        found.group(0) if found else f"<{hashlib.sha256(raw).hexdigest()[:40]}@khong-co-message-id>"
-    )
+    # The compat32 parse (as imap-tools does): the modern policy parses every header into
+    # objects, which tripled the cost of reading a reply.
+    message = message_from_bytes(raw)
     refers = MESSAGE_ID.findall(str(message.get("In-Reply-To", "")))
     refers += list(reversed(MESSAGE_ID.findall(str(message.get("References", "")))))
     bounce = _bounce(message)
     kind = BOUNCE if bounce else AUTO_REPLY if is_auto_reply(message) else ANSWER
     return Incoming(
-        message_id=message_id,
+        message_id=message_id_of(message, raw),
         from_addr=parseaddr(str(message.get("From", "")))[1].strip().lower(),
         recipients=_addresses(message, "To", "Cc", "Delivered-To", "X-Original-To"),
-        subject=" ".join(str(message.get("Subject", "")).split()),
+        subject=decoded(message.get("Subject")),
         refers_to=list(dict.fromkeys(refers)),
         text=_text_of(message) if kind == ANSWER else "",
         attachments=_attachments(message) if kind == ANSWER else [],

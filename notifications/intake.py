@@ -15,8 +15,6 @@ import logging
 import os
 import secrets
 from dataclasses import dataclass, field
-from email import policy
-from email.parser import BytesParser
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -36,12 +34,11 @@ from engine.ledger.assignments import (
 )
 from engine.ledger.errors import InvalidInput, InvalidTransition, NotFound
 from engine.ledger.events import record_event
-from engine.ledger.models import Assignment, OutboxMessage
-from engine.ledger.queries import StatusRow, status_row
-from engine.ledger.snapshot import assignment_rows_query
+from engine.ledger.models import OutboxMessage
+from engine.ledger.queries import StatusRow
 from engine.ledger.states import INBOX_LABELS, Channel, InboxState, assignment_label
 from engine.ledger.transactions import committing, writing
-from engine.tokens import TokenError, find_reply_tokens, verify_reply
+from notifications.intake_match import matched_row, sender_allowed
 from notifications.receipts import Desk, receipt_message
 
 log = logging.getLogger("kehoach.intake")
@@ -86,72 +83,6 @@ def keep_raw(files_dir, raw: bytes) -> str:
         temporary.write_bytes(raw)
         os.replace(temporary, target)
     return digest
-
-
-def _row_of(session: Session, assignment_id: int) -> StatusRow | None:
-    with committing(session):
-        row = session.execute(assignment_rows_query(Assignment.id == assignment_id)).one_or_none()
-    if row is None:
-        return None
-    return status_row(
-        row,
-        latest_version=row.latest_version,
-        last_submitted_at=row.last_submitted_at,
-        overdue=None,
-    )
-
-
-def _by_reference(session: Session, refers_to: list[str]) -> int | None:
-    """The assignment of the newest of our letters this mail answers (None if none is ours)."""
-    if not refers_to:
-        return None
-    with committing(session):
-        rows = session.execute(
-            select(OutboxMessage.message_id, Assignment.id)
-            .join(
-                Assignment,
-                (Assignment.cycle_id == OutboxMessage.cycle_id)
-                & (Assignment.body_id == OutboxMessage.body_id),
-            )
-            .where(OutboxMessage.message_id.in_(refers_to))
-        ).all()
-    found = dict(rows)
-    return next((found[m] for m in refers_to if m in found), None)
-
-
-def match(session: Session, mail: replies.Incoming, secret: str) -> tuple[int | None, str]:
-    """(assignment id, '') or (None, why not) — a forged or conflicting token is a reason."""
-    by_reference = _by_reference(session, mail.refers_to)
-    header_tokens = find_reply_tokens(" ".join([*mail.recipients, mail.subject]))
-    tokens = header_tokens or find_reply_tokens(mail.text)
-    valid, forged = set(), []
-    for token in dict.fromkeys(tokens):
-        try:
-            valid.add(verify_reply(token, secret))
-        except TokenError:
-            forged.append(token)
-    if by_reference is not None:
-        if valid - {by_reference}:
-            return None, "Thư trả lời một thư của hệ thống nhưng mang mã của phần việc khác."
-        return by_reference, ""
-    if len(valid) == 1:
-        return valid.pop(), ""
-    if len(valid) > 1:
-        return None, "Thư mang mã của nhiều phần việc; cần người xử lý chọn."
-    if forged:
-        return None, f"Mã trả lời “{forged[0]}” sai chữ ký (có thể bị sửa đổi)."
-    return None, "Không xác định được thư trả lời cho phần việc nào (không có mã tham chiếu)."
-
-
-def sender_allowed(desk: Desk, body_id: str, sender: str, trust_domain: bool) -> bool:
-    """Whether the sender is a declared mailbox of the body (or, if trusted, of its domain)."""
-    body = desk.defs.bodies.get(body_id)
-    if body is None or not sender:
-        return False
-    known = {a.lower() for a in [*body.mailboxes.to, *body.mailboxes.head, *body.mailboxes.cc]}
-    if sender in known:
-        return True
-    return trust_domain and sender.rsplit("@", 1)[-1] in {a.rsplit("@", 1)[-1] for a in known}
 
 
 def _values(form: Form, mail: replies.Incoming, files: int) -> tuple[dict, list[str]]:
@@ -390,16 +321,14 @@ def _bounce(desk: Desk, mail: replies.Incoming, now: dt.datetime) -> Outcome:
     )
 
 
-def headers_only(raw_head: bytes) -> replies.Incoming:
-    """A mail too big to parse, known by its headers only."""
-    message = BytesParser(policy=policy.default).parsebytes(raw_head, headersonly=True)
-    found = replies.MESSAGE_ID.search(str(message.get("Message-ID", "")))
-    message_id = found.group(0) if found else f"<{hashlib.sha256(raw_head).hexdigest()[:40]}@lon>"
+def headers_only(raw: bytes) -> replies.Incoming:
+    """A mail known by its headers only (too big, or unreadable)."""
+    message = replies.head(raw)
     return replies.Incoming(
-        message_id=message_id,
+        message_id=replies.message_id_of(message, raw),
         from_addr=str(message.get("From", ""))[:320],
         recipients=[],
-        subject=" ".join(str(message.get("Subject", "")).split()),
+        subject=replies.decoded(message.get("Subject")),
         refers_to=[],
         text="",
     )
@@ -419,55 +348,68 @@ def too_big(desk: Desk, head: bytes, size: int, rules: IntakeRules, now: dt.date
 
 
 def process(
-    desk: Desk, raw: bytes, rules: IntakeRules, *, today: dt.date, now: dt.datetime
+    desk: Desk,
+    raw: bytes,
+    rules: IntakeRules,
+    *,
+    today: dt.date,
+    now: dt.datetime,
+    known: set[str] | None = None,
 ) -> Outcome:
-    """What one mail becomes; repeating it for the same mail records nothing more."""
+    """What one mail becomes; repeating it for the same mail records nothing more. `known`:
+    Message-IDs the caller already found in the inbox (one query per batch, not per mail)."""
     try:
         mail = replies.parse(raw)
     except Exception as error:  # noqa: BLE001 - one unreadable mail must not block the inbox
         log.warning("unreadable mail kept for triage: %r", error)
-        mail = headers_only(raw[: 256 * 1024])
-        with desk.sessions() as session:
-            if ledger_inbox.is_known(session, mail.message_id):
-                return Outcome(mail.message_id, "", "", duplicate=True)
-        sha = keep_raw(desk.files_dir, raw)
+        mail = headers_only(raw)
+        if _seen(desk, mail.message_id, known):
+            return Outcome(mail.message_id, "", "", duplicate=True)
         why = "Không đọc được cấu trúc thư."
+        sha = keep_raw(desk.files_dir, raw)
         return _keep(desk, mail, InboxState.triage.value, why, now, raw_sha256=sha)
-    with desk.sessions() as session:
-        if ledger_inbox.is_known(session, mail.message_id):
-            return Outcome(mail.message_id, "", "", mail.from_addr, mail.subject, duplicate=True)
+    if _seen(desk, mail.message_id, known):
+        return Outcome(mail.message_id, "", "", mail.from_addr, mail.subject, duplicate=True)
     if mail.kind == replies.BOUNCE:
         return _bounce(desk, mail, now)
     if mail.kind == replies.AUTO_REPLY:
         log.info("automatic reply from %s kept, not answered", mail.from_addr)
         return _keep(desk, mail, InboxState.auto_reply.value, "Thư trả lời tự động.", now)
-    raw_sha256 = keep_raw(desk.files_dir, raw)
     with desk.sessions() as session:
-        assignment_id, why = match(session, mail, rules.secret)
-        row = _row_of(session, assignment_id) if assignment_id is not None else None
+        row, why = matched_row(session, mail, rules.secret)
+
+    def triage(why: str) -> Outcome:
+        # Kept whole: an operator may assign it later, files and all.
+        extra = {"raw_sha256": keep_raw(desk.files_dir, raw)}
+        if row is not None:
+            extra["assignment_id"] = row.assignment_id
+        return _keep(desk, mail, InboxState.triage.value, why, now, **extra)
+
     if row is None:
-        why = why or "Mã trả lời chỉ tới phần việc không còn trong sổ theo dõi."
-        return _keep(desk, mail, InboxState.triage.value, why, now, raw_sha256=raw_sha256)
-    extra = {"raw_sha256": raw_sha256, "assignment_id": row.assignment_id}
+        return triage(why or "Mã trả lời chỉ tới phần việc không còn trong sổ theo dõi.")
     if not sender_allowed(desk, row.body_id, mail.from_addr, rules.trust_domain):
-        why = (
+        return triage(
             f"Người gửi {mail.from_addr or '(không rõ)'} không phải hộp thư đã khai báo của "
             f"{row.body_name}."
         )
-        return _keep(desk, mail, InboxState.triage.value, why, now, **extra)
     if row.state not in AFTER_SUBMISSION:
-        why = (
+        return triage(
             f"Phần việc của {row.body_name} đang ở trạng thái “{assignment_label(row.state)}”; "
             "không tự ghi nhận thêm."
         )
-        return _keep(desk, mail, InboxState.triage.value, why, now, **extra)
     try:
-        return record_reply(desk, row, mail, raw_sha256, today=today, now=now)
+        return record_reply(desk, row, mail, None, today=today, now=now)
     except FormErrors as errors:
-        why = "Tệp đính kèm không được nhận: " + "; ".join(errors.errors.values())
-        return _keep(desk, mail, InboxState.triage.value, why, now, **extra)
+        return triage("Tệp đính kèm không được nhận: " + "; ".join(errors.errors.values()))
     except ledger_inbox.AlreadyRecorded:
         return Outcome(mail.message_id, "", "", mail.from_addr, mail.subject, duplicate=True)
+
+
+def _seen(desk: Desk, message_id: str, known: set[str] | None) -> bool:
+    if known is not None:
+        return message_id in known
+    with desk.sessions() as session:
+        return ledger_inbox.is_known(session, message_id)
 
 
 def assign(

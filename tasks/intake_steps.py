@@ -13,6 +13,8 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from engine.ledger import inbox as ledger_inbox
+from engine.replies import head, message_id_of
 from engine.settings import Settings
 from notifications import intake
 from notifications.mailbox import PROCESSED, TRIAGE, ImapSettings, MailSource, open_source
@@ -86,11 +88,18 @@ def read_mailbox(
     report = IntakeReport()
     for batch in source.batches(batch_size, rules.max_bytes):
         moves: dict[str, list[str]] = {PROCESSED: [], TRIAGE: []}
+        with desk.sessions() as session:
+            known = ledger_inbox.known_ids(
+                session,
+                [message_id_of(head(m.raw), m.raw) for m in batch if m.raw is not None],
+            )
         for mail in batch:
             if mail.raw is None:
                 outcome = intake.too_big(desk, source.headers(mail.key), mail.size, rules, clock())
             else:
-                outcome = intake.process(desk, mail.raw, rules, today=today, now=clock())
+                outcome = intake.process(
+                    desk, mail.raw, rules, today=today, now=clock(), known=known
+                )
             report.outcomes.append(outcome)
             moves[TRIAGE if outcome.folder == "triage" else PROCESSED].append(mail.key)
         for folder, keys in moves.items():
