@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sys
 from pathlib import Path
 
@@ -114,13 +115,18 @@ def mail_sink(
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     # aiosmtpd narrates every connection at INFO ("mail.log"); our handler logs each message.
     logging.getLogger("mail.log").setLevel(logging.WARNING)
-    target = mail_dir or get_settings().var_dir / "mail"
+    settings = get_settings()
+    target = mail_dir or settings.var_dir / "mail"
+    # Replies to the intake mailbox land in a local Maildir when no IMAP mailbox is configured.
+    intake = None
+    if settings.reply_to and not os.environ.get("KEHOACH_IMAP_HOST"):
+        intake = (settings.reply_to, settings.intake_maildir)
     print(
         f"Hộp thư thử nghiệm: SMTP 127.0.0.1:{port}, trang xem thư http://127.0.0.1:{http_port}/, "
         f"lưu tại {target}. Nhấn Ctrl-C để dừng."
     )
     try:
-        run_sink(port=port, mail_dir=target, http_port=http_port)
+        run_sink(port=port, mail_dir=target, http_port=http_port, intake=intake)
     except OSError as error:
         fail(f"không mở được cổng: {error.strerror}")
 

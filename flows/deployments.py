@@ -28,6 +28,8 @@ NOTIFY_FLOW = "notify-operators"
 NOTIFY_ENTRYPOINT = "flows.notify:notify_operators"
 # Not RUN_TAG: a failing notification must not notify about itself in a loop.
 OPS_TAG = "kehoach-ops"
+INTAKE_FLOW = "intake"
+INTAKE_ENTRYPOINT = "flows.intake:intake"
 
 
 def run_tags(defs: Definitions, obligation: Obligation) -> list[str]:
@@ -131,7 +133,29 @@ def notify_spec() -> DeploymentSpec:
     )
 
 
+def intake_spec(every_minutes: int) -> DeploymentSpec:
+    """Reading the province's mailbox every few minutes (KEHOACH_INTAKE_EVERY_MINUTES)."""
+    minutes = max(1, min(every_minutes, 59))
+    return DeploymentSpec(
+        flow=INTAKE_FLOW,
+        name=INTAKE_FLOW,
+        entrypoint=file_entrypoint(INTAKE_ENTRYPOINT),
+        description=(
+            "Đọc hộp thư nhận báo cáo (KEHOACH_REPLY_TO) mỗi "
+            f"{minutes} phút: ghi nhận thư trả lời kèm báo cáo và gửi thư xác nhận."
+        ),
+        tags=(RUN_TAG, "intake"),
+        parameters={},
+        cron=f"*/{minutes} * * * *",
+        timezone=DEFAULT_TIMEZONE,
+    )
+
+
 def _load(flow_name: str) -> Flow:
+    if flow_name == INTAKE_FLOW:
+        from flows.intake import intake
+
+        return intake
     if flow_name == NOTIFY_FLOW:
         from flows.notify import notify_operators
 
@@ -140,7 +164,8 @@ def _load(flow_name: str) -> Flow:
 
 
 def deployment_set(defs: Definitions) -> DeploymentSet:
-    """One spec per obligation (sorted by name) plus the operators' notification."""
+    """One spec per obligation (sorted by name), the operators' notification, and the reply
+    intake when the province has an intake mailbox."""
     result = DeploymentSet(specs=[])
     flows: dict[str, Flow | None] = {}
     for obligation in sorted(defs.obligations.values(), key=lambda o: o.id):
@@ -154,7 +179,17 @@ def deployment_set(defs: Definitions) -> DeploymentSet:
             continue
         result.specs.append(obligation_spec(defs, obligation, flow))
     result.specs.append(notify_spec())
+    if intake_every_minutes():
+        result.specs.append(intake_spec(intake_every_minutes()))
     return result
+
+
+def intake_every_minutes() -> int:
+    """0 when replies are not taken (no KEHOACH_REPLY_TO): no intake deployment then."""
+    from engine.settings import get_settings
+
+    settings = get_settings()
+    return settings.intake_every_minutes if settings.reply_to else 0
 
 
 def _import_flow(name: str, problems: list[str]) -> Flow | None:

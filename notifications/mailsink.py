@@ -62,15 +62,35 @@ def store_message(mail_dir: Path, data: bytes) -> Path:
         raise
 
 
-class MailSinkHandler:
-    """aiosmtpd handler that stores every message; subclass it to refuse or misbehave in tests."""
+def for_mailbox(address: str, recipients: list[str]) -> bool:
+    """Whether one of the recipients is `address` or a plus-address of it (nop+token@…)."""
+    local, _, domain = address.lower().partition("@")
+    for recipient in recipients:
+        r_local, _, r_domain = recipient.lower().partition("@")
+        if r_domain == domain and r_local.split("+", 1)[0] == local:
+            return True
+    return False
 
-    def __init__(self, mail_dir: Path) -> None:
+
+class MailSinkHandler:
+    """aiosmtpd handler that stores every message; subclass it to refuse or misbehave in tests.
+
+    With `intake` = (the intake mailbox, a Maildir), mail for that mailbox (replies to our
+    letters) is also delivered into the Maildir, where `kehoach intake` reads it as it would
+    read the province's IMAP mailbox.
+    """
+
+    def __init__(self, mail_dir: Path, intake: tuple[str, Path] | None = None) -> None:
         self.mail_dir = Path(mail_dir)
+        self.intake = intake
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         try:
             path = store_message(self.mail_dir, envelope.original_content)
+            if self.intake and for_mailbox(self.intake[0], list(envelope.rcpt_tos)):
+                from notifications.mailbox import deliver_to_maildir
+
+                deliver_to_maildir(self.intake[1], envelope.original_content, path.stem)
         except OSError as exc:
             log.error("mail sink cannot store a message: %s", exc)
             return "451 4.3.0 Cannot store the message now, try again later"
@@ -197,11 +217,13 @@ def running_sink(
     host: str = "127.0.0.1",
     http_port: int | None = None,
     handler: Any = None,
+    intake: tuple[str, Path] | None = None,
 ) -> Iterator[RunningSink]:
     """Run the sink in background threads for the duration of the block; port 0 = any free."""
     mail_dir = Path(mail_dir)
     mail_dir.mkdir(parents=True, exist_ok=True)
-    controller = _Controller(handler or MailSinkHandler(mail_dir), hostname=host, port=port)
+    handler = handler or MailSinkHandler(mail_dir, intake)
+    controller = _Controller(handler, hostname=host, port=port)
     controller.start()
     sink = RunningSink(host, controller.port, mail_dir, None, controller)
     try:
@@ -220,12 +242,15 @@ def run_sink(
     port: int = 1025,
     mail_dir: Path = DEFAULT_MAIL_DIR,
     http_port: int | None = 8025,
+    intake: tuple[str, Path] | None = None,
 ) -> None:
     """Run the sink in the foreground until SIGINT or SIGTERM."""
     stop = threading.Event()
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        with running_sink(Path(mail_dir), port=port, host=host, http_port=http_port) as sink:
+        with running_sink(
+            Path(mail_dir), port=port, host=host, http_port=http_port, intake=intake
+        ) as sink:
             log.info("mail sink: SMTP %s:%d, storing in %s", host, sink.port, sink.mail_dir)
             if sink.http_port is not None:
                 log.info("mail sink page: http://%s:%d/", host, sink.http_port)

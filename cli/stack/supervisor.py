@@ -165,6 +165,10 @@ class Supervisor:
             env.update(
                 KEHOACH_SMTP_HOST=self.options.host, KEHOACH_SMTP_PORT=str(self.options.smtp_port)
             )
+            # One machine: letters invite replies to a local intake mailbox, which the sink
+            # delivers into var/maildir for the intake flow.
+            domain = env.get("KEHOACH_MAIL_FROM", "kehoach@localhost").rpartition("@")[2]
+            env.setdefault("KEHOACH_REPLY_TO", f"nop@{domain}")
         env.update(extra)
         return env
 

@@ -60,6 +60,18 @@ def test_one_spec_per_obligation_tagged_and_scheduled_from_the_yaml() -> None:
     assert notify.entrypoint == "flows/notify.py:notify_operators"
 
 
+def test_intake_is_deployed_every_few_minutes_when_replies_are_taken(monkeypatch) -> None:
+    defs = load_definitions(FIXTURE_DEFS).definitions
+    assert "intake/intake" not in deployment_set(defs).names()
+    monkeypatch.setenv("KEHOACH_REPLY_TO", "nop@tuyenquang.example")
+    monkeypatch.setenv("KEHOACH_INTAKE_EVERY_MINUTES", "3")
+    intake = {s.full_name: s for s in deployment_set(defs).specs}["intake/intake"]
+    assert intake.cron == "*/3 * * * *" and intake.timezone == DEFAULT_TIMEZONE
+    # Tagged like every run of ours, so a failed intake reaches the operators.
+    assert "kehoach" in intake.tags
+    assert intake.entrypoint == "flows/intake.py:intake" and intake.parameters == {}
+
+
 def test_an_obligation_can_set_its_own_run_time(tmp_path: Path) -> None:
     defs_dir = copy_fixture(tmp_path)
     target = defs_dir / "obligations" / "quarterly-report.yaml"
