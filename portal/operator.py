@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import FileResponse, RedirectResponse, Response
 
 from engine import files as attachment_files
+from engine.ledger import inbox as ledger_inbox
 from engine.ledger.errors import InvalidInput, LedgerError
 from engine.ledger.queries import status_rows
 from engine.ledger.states import UNDER_REVIEW, CycleState
@@ -73,9 +74,12 @@ async def overview(request: Request) -> Response:
 
     def rows():
         with portal.desk.sessions() as session:
-            return status_rows(session, today=portal.today())
+            return (
+                status_rows(session, today=portal.today()),
+                ledger_inbox.entries(session, ["triage", "bounce", "recorded"]),
+            )
 
-    everything = await run_in_threadpool(rows)
+    everything, mails = await run_in_threadpool(rows)
     current = [r for r in everything if r.cycle_state == CycleState.open.value]
     groups: dict[tuple[str, str], list] = {}
     for row in current:
@@ -87,6 +91,9 @@ async def overview(request: Request) -> Response:
         groups=groups,
         titles=titles,
         today=portal.today(),
+        triage=[m for m in mails if m.state == "triage"],
+        bounces=[m for m in mails if m.state == "bounce"],
+        incomplete=[m for m in mails if m.state == "recorded" and m.missing_fields],
     )
 
 
