@@ -14,9 +14,8 @@ import hashlib
 import logging
 import os
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import files as attachment_files
@@ -33,12 +32,10 @@ from engine.ledger.assignments import (
     record_submission,
 )
 from engine.ledger.errors import InvalidInput, InvalidTransition, NotFound
-from engine.ledger.events import record_event
-from engine.ledger.models import OutboxMessage
 from engine.ledger.queries import StatusRow
 from engine.ledger.states import INBOX_LABELS, Channel, InboxState, assignment_label
-from engine.ledger.transactions import committing, writing
-from notifications.intake_match import matched_row, sender_allowed
+from notifications.bounces import record_bounce
+from notifications.intake_match import Outcome, matched_row, sender_allowed
 from notifications.receipts import Desk, receipt_message
 
 log = logging.getLogger("kehoach.intake")
@@ -52,25 +49,6 @@ class IntakeRules:
     secret: str
     trust_domain: bool = False
     max_bytes: int = 30 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What one mail became; `folder` is where it leaves the inbox to (processed or triage)."""
-
-    message_id: str
-    state: str
-    reason: str
-    from_addr: str = ""
-    subject: str = ""
-    body_id: str | None = None
-    version: int | None = None
-    duplicate: bool = False
-    missing: list[str] = field(default_factory=list)
-
-    @property
-    def folder(self) -> str:
-        return "triage" if self.state == InboxState.triage.value else "processed"
 
 
 def keep_raw(files_dir, raw: bytes) -> str:
@@ -253,74 +231,6 @@ def _keep(desk: Desk, mail: replies.Incoming, state: str, reason: str, now, **ex
     )
 
 
-def _bounce(desk: Desk, mail: replies.Incoming, now: dt.datetime) -> Outcome:
-    """Mark each failed address on its body, record the report, say which body is cut off."""
-    bounce = mail.bounce
-    assert bounce is not None
-    with desk.sessions() as session:
-        original_body = None
-        if bounce.original_message_id:
-            with committing(session):
-                original_body = session.scalar(
-                    select(OutboxMessage.body_id).where(
-                        OutboxMessage.message_id == bounce.original_message_id
-                    )
-                )
-    marks: list[tuple[str, str]] = []
-    for address in bounce.failed:
-        owners = [
-            b.id
-            for b in desk.defs.bodies.values()
-            if address in {a.lower() for a in [*b.mailboxes.to, *b.mailboxes.head, *b.mailboxes.cc]}
-        ]
-        if original_body and original_body not in owners:
-            owners.append(original_body)
-        marks.extend((owner, address) for owner in owners)
-    names = sorted({desk.defs.bodies[b].name for b, _ in marks if b in desk.defs.bodies})
-    if bounce.delayed:
-        reason = "Thư báo chậm chuyển phát (máy chủ còn thử lại); chưa đánh dấu địa chỉ hỏng."
-    elif marks:
-        reason = (
-            f"Không gửi được thư tới {', '.join(sorted({a for _, a in marks}))} "
-            f"({'; '.join(names) or 'cơ quan không rõ'}): hệ thống ngừng gửi tới địa chỉ này; "
-            "cần cập nhật địa chỉ thư của cơ quan trong định nghĩa."
-        )
-    else:
-        reason = "Thư báo lỗi gửi không nêu địa chỉ của cơ quan nào đã khai báo."
-    if bounce.diagnostic:
-        reason += f" Máy chủ báo: {bounce.diagnostic}"
-    try:
-        with desk.sessions() as session, writing(session):
-            ledger_inbox.add_in(
-                session,
-                {
-                    "message_id": mail.message_id,
-                    "from_addr": mail.from_addr,
-                    "subject": mail.subject,
-                    "state": InboxState.bounce.value,
-                    "reason": reason,
-                },
-                now,
-            )
-            for body_id, address in marks if not bounce.delayed else []:
-                if ledger_inbox.mark_address_failing_in(session, body_id, address, reason, now):
-                    record_event(
-                        session,
-                        "address-failing",
-                        now,
-                        body_id=body_id,
-                        data={"address": address, "diagnostic": bounce.diagnostic},
-                    )
-    except ledger_inbox.AlreadyRecorded:
-        return Outcome(mail.message_id, InboxState.bounce.value, reason, duplicate=True)
-    if marks and not bounce.delayed:
-        log.warning("Không liên lạc được: %s", reason)
-    body = marks[0][0] if marks else None
-    return Outcome(
-        mail.message_id, InboxState.bounce.value, reason, mail.from_addr, mail.subject, body
-    )
-
-
 def headers_only(raw: bytes) -> replies.Incoming:
     """A mail known by its headers only (too big, or unreadable)."""
     message = replies.head(raw)
@@ -371,7 +281,7 @@ def process(
     if _seen(desk, mail.message_id, known):
         return Outcome(mail.message_id, "", "", mail.from_addr, mail.subject, duplicate=True)
     if mail.kind == replies.BOUNCE:
-        return _bounce(desk, mail, now)
+        return record_bounce(desk, mail, now)
     if mail.kind == replies.AUTO_REPLY:
         log.info("automatic reply from %s kept, not answered", mail.from_addr)
         return _keep(desk, mail, InboxState.auto_reply.value, "Thư trả lời tự động.", now)

@@ -7,6 +7,7 @@ reply token in a plus-address or the subject, then a token cited in the quoted l
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass, field
 
 from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
@@ -14,9 +15,29 @@ from sqlalchemy.orm import Session
 from engine import replies
 from engine.ledger.models import Assignment, Cycle, OutboxMessage, Submission
 from engine.ledger.queries import StatusRow
+from engine.ledger.states import InboxState
 from engine.ledger.transactions import committing
 from engine.tokens import TokenError, find_reply_tokens, verify_reply
 from notifications.receipts import Desk
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one mail became; `folder` is where it leaves the inbox to (processed or triage)."""
+
+    message_id: str
+    state: str
+    reason: str
+    from_addr: str = ""
+    subject: str = ""
+    body_id: str | None = None
+    version: int | None = None
+    duplicate: bool = False
+    missing: list[str] = field(default_factory=list)
+
+    @property
+    def folder(self) -> str:
+        return "triage" if self.state == InboxState.triage.value else "processed"
 
 
 @functools.cache
