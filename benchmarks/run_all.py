@@ -22,6 +22,7 @@ BENCHMARKS = [
     ("year simulated", "bench_simulate_year.py"),
     ("chase at scale", "bench_chase.py"),
     ("portal", "portal_bench.py"),
+    ("reply intake", "bench_intake.py"),
 ]
 MARKER = "KEHOACH-BENCH-RESULT "
 # Imports the module from its file and prints its result on one marked line.
