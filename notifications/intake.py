@@ -94,11 +94,13 @@ def record_reply(
     today: dt.date,
     now: dt.datetime,
     settle: tuple[int, str] | None = None,
+    relaxed: bool = False,
 ) -> Outcome:
     """Check the files, record a version with its receipt and the inbox row, all in one commit.
 
     FormErrors when a file is refused (the caller sends the mail to triage). `settle` =
-    (inbox row, operator) records an operator's assignment of a triaged mail instead.
+    (inbox row, operator) records an operator's assignment of a triaged mail instead. `relaxed`:
+    the caller makes the commit durable before the mail leaves the mailbox.
     """
     obligation = desk.defs.obligations[row.obligation_id]
     form = obligation.form
@@ -177,6 +179,7 @@ def record_reply(
             today,
             allow_late=True,
             then=then,
+            relaxed=relaxed,
         )
     if not recorded.created:
         # The very same answer as the latest version (the same mail under a new Message-ID):
@@ -267,7 +270,8 @@ def process(
     known: set[str] | None = None,
 ) -> Outcome:
     """What one mail becomes; repeating it for the same mail records nothing more. `known`:
-    Message-IDs the caller already found in the inbox (one query per batch, not per mail)."""
+    Message-IDs the caller already found in the inbox (one query per batch, not per mail).
+    A recorded version is committed relaxed: call ledger inbox.make_durable before moving it."""
     try:
         mail = replies.parse(raw)
     except Exception as error:  # noqa: BLE001 - one unreadable mail must not block the inbox
@@ -308,7 +312,7 @@ def process(
             "không tự ghi nhận thêm."
         )
     try:
-        return record_reply(desk, row, mail, None, today=today, now=now)
+        return record_reply(desk, row, mail, None, today=today, now=now, relaxed=True)
     except FormErrors as errors:
         return triage("Tệp đính kèm không được nhận: " + "; ".join(errors.errors.values()))
     except ledger_inbox.AlreadyRecorded:

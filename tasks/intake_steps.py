@@ -102,6 +102,10 @@ def read_mailbox(
                 )
             report.outcomes.append(outcome)
             moves[TRIAGE if outcome.folder == "triage" else PROCESSED].append(mail.key)
+        # Versions were committed without waiting for the disk; one durable commit covers them
+        # all before any mail leaves the mailbox (a power cut cannot lose a moved mail).
+        with desk.sessions() as session:
+            ledger_inbox.make_durable(session)
         for folder, keys in moves.items():
             source.move(keys, folder)
         if limit is not None and len(report.outcomes) >= limit:

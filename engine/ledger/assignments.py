@@ -191,12 +191,14 @@ def record_submission(
     *,
     allow_late: bool = False,
     then: Callable[[Session, RecordedSubmission, CycleOfAnswer], None] | None = None,
+    relaxed: bool = False,
 ) -> RecordedSubmission:
     """Record a new version of a body's answer; after the close only with allow_late=True.
 
     `then` runs inside the same transaction once a new version is recorded (not for a repeat of
     the latest one): what it writes, such as the receipt in the outbox, commits with the version
-    or not at all.
+    or not at all. `relaxed` (see transactions.writing) is for a caller that makes the commit
+    durable itself before acting on it (the reply intake, once per batch).
     """
     if channel not in {c.value for c in Channel}:
         raise InvalidInput(
@@ -210,7 +212,7 @@ def record_submission(
     values = _normalise_fields(fields)
     files = _normalise_attachments(attachments)
     now = aware(now)
-    with writing(session):
+    with writing(session, relaxed=relaxed):
         connection = session.connection()
         # FOR UPDATE serialises submissions and reviews of one assignment on PostgreSQL (SQLite
         # already serialises writers); the cycle is read after the lock so a close is seen.

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -57,6 +57,17 @@ def _insert(session: Session) -> Any:
     dialect = session.get_bind().dialect.name
     module = postgresql if dialect == "postgresql" else sqlite
     return module.insert(TABLE).on_conflict_do_nothing(index_elements=["message_id"])
+
+
+def make_durable(session: Session) -> None:
+    """One durable commit: the relaxed commits before it reach the disk with it (SQLite's WAL
+    and PostgreSQL's WAL are flushed in order), so the intake may then move the mails."""
+    with writing(session):
+        session.execute(
+            update(TABLE)
+            .where(TABLE.c.id == select(func.max(TABLE.c.id)).scalar_subquery())
+            .values(id=TABLE.c.id)
+        )
 
 
 def is_known(session: Session, message_id: str) -> bool:

@@ -68,7 +68,8 @@ def writing(session: Session, *, relaxed: bool = False) -> Iterator[Session]:
     survives the writer's crash (SIGKILL) like any commit; only a power cut or OS crash in the
     following moments can undo it. For the outbox's claim and sent/failed marks only: undoing
     one of those resends a message under the same Message-ID, never loses one; waiting for an
-    fsync after every message sent cost more than the SMTP exchange itself.
+    fsync after every message sent cost more than the SMTP exchange itself. Also for the reply
+    intake's versions, which it makes durable (`make_durable`) before a mail leaves the mailbox.
     """
     if session.in_transaction() and not (session.new or session.dirty or session.deleted):
         session.commit()
