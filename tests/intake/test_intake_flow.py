@@ -76,5 +76,5 @@ def test_reply_through_the_sink_is_recorded_by_the_intake_flow(one_machine, pref
     [row] = json.loads(artifact.data)
     assert row["Kết quả"] == "ghi nhận báo cáo" and row["Cơ quan"] == "so-tu-phap"
     assert artifact.description == "Đã đọc 1 thư: 1 ghi nhận báo cáo."
-    receipts = [m for m in _letters(sink.mail_dir) if m["In-Reply-To"]]
+    receipts = [m for m in _letters(sink.mail_dir) if m["In-Reply-To"] and m["Auto-Submitted"]]
     assert len(receipts) == 1 and STP in str(receipts[0]["To"])
