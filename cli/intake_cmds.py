@@ -49,8 +49,6 @@ def intake(
         source = open_mailbox(settings)
     except MailboxUnavailable as error:
         fail(str(error))
-    except ValueError as error:  # inconsistent KEHOACH_IMAP_* settings
-        fail(f"cấu hình hộp thư không hợp lệ: {error}", 2)
     rules = rules_from(settings, desk.links.secret)
     try:
         report = read_mailbox(desk, source, rules, today=_today(as_of))

@@ -51,9 +51,9 @@ class ImapSettings(BaseSettings):
     @model_validator(mode="after")
     def _consistent(self) -> ImapSettings:
         if self.imap_ssl and self.imap_starttls:
-            raise ValueError("KEHOACH_IMAP_SSL and KEHOACH_IMAP_STARTTLS exclude each other")
+            raise ValueError("KEHOACH_IMAP_SSL và KEHOACH_IMAP_STARTTLS không dùng cùng lúc")
         if self.imap_host and (not self.imap_user or self.imap_password is None):
-            raise ValueError("KEHOACH_IMAP_HOST needs KEHOACH_IMAP_USER and KEHOACH_IMAP_PASSWORD")
+            raise ValueError("KEHOACH_IMAP_HOST cần cả KEHOACH_IMAP_USER và KEHOACH_IMAP_PASSWORD")
         return self
 
     def folder_for(self, outcome: str) -> str:

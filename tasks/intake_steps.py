@@ -13,11 +13,20 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from pydantic import ValidationError
+
 from engine.ledger import inbox as ledger_inbox
 from engine.replies import head, message_id_of
 from engine.settings import Settings
 from notifications import intake
-from notifications.mailbox import PROCESSED, TRIAGE, ImapSettings, MailSource, open_source
+from notifications.mailbox import (
+    PROCESSED,
+    TRIAGE,
+    ImapSettings,
+    MailboxUnavailable,
+    MailSource,
+    open_source,
+)
 from notifications.receipts import Desk
 
 log = logging.getLogger("kehoach.intake")
@@ -114,5 +123,13 @@ def read_mailbox(
 
 
 def open_mailbox(settings: Settings) -> MailSource:
-    """The configured source: IMAP if KEHOACH_IMAP_HOST is set, the local Maildir otherwise."""
-    return open_source(ImapSettings(), settings.intake_maildir)
+    """The configured source: IMAP if KEHOACH_IMAP_HOST is set, the local Maildir otherwise;
+    MailboxUnavailable (a Vietnamese sentence, never the password) when it cannot be opened."""
+    try:
+        imap = ImapSettings()
+    except ValidationError as error:
+        # Only the messages: pydantic's own text repeats the input, password included, and a
+        # flow's failure message is stored on the Prefect server.
+        reasons = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in error.errors())
+        raise MailboxUnavailable(f"Cấu hình hộp thư không hợp lệ: {reasons}") from None
+    return open_source(imap, settings.intake_maildir)
