@@ -9,6 +9,7 @@ import logging
 from sqlalchemy import select
 
 from engine import replies
+from engine.ledger import addresses as ledger_addresses
 from engine.ledger import inbox as ledger_inbox
 from engine.ledger.events import record_event
 from engine.ledger.models import OutboxMessage
@@ -56,6 +57,11 @@ def record_bounce(desk: Desk, mail: replies.Incoming, now: dt.datetime) -> Outco
         reason = "Thư báo lỗi gửi không nêu địa chỉ của cơ quan nào đã khai báo."
     if bounce.diagnostic:
         reason += f" Máy chủ báo: {bounce.diagnostic}"
+    # The marks first (repeating one only counts it again), then the inbox row: a crash between
+    # the two marks again on the next run, never loses the report.
+    with desk.sessions() as session:
+        for body_id, address in marks if not bounce.delayed else []:
+            ledger_addresses.mark_address_failing(session, body_id, address, reason, "dsn", now=now)
     try:
         with desk.sessions() as session, writing(session):
             ledger_inbox.add_in(
@@ -70,14 +76,13 @@ def record_bounce(desk: Desk, mail: replies.Incoming, now: dt.datetime) -> Outco
                 now,
             )
             for body_id, address in marks if not bounce.delayed else []:
-                if ledger_inbox.mark_address_failing_in(session, body_id, address, reason, now):
-                    record_event(
-                        session,
-                        "address-failing",
-                        now,
-                        body_id=body_id,
-                        data={"address": address, "diagnostic": bounce.diagnostic},
-                    )
+                record_event(
+                    session,
+                    "address-failing",
+                    now,
+                    body_id=body_id,
+                    data={"address": address, "diagnostic": bounce.diagnostic},
+                )
     except ledger_inbox.AlreadyRecorded:
         return Outcome(mail.message_id, InboxState.bounce.value, reason, duplicate=True)
     if marks and not bounce.delayed:

@@ -110,6 +110,8 @@ def drain_outbox(
                     subject=i.subject,
                     text=i.text_body,
                     html=i.html_body or "",
+                    reply_to=(i.headers or {}).get("Reply-To"),
+                    headers={k: v for k, v in (i.headers or {}).items() if k != "Reply-To"},
                 )
                 for i in claimed
             ]

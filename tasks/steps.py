@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from engine.calendar import LegalCalendar
 from engine.decisions import Decision, HandOff, decide, openings
 from engine.definitions.models import Definitions, Obligation
+from engine.ledger import addresses as ledger_addresses
 from engine.ledger import cycles as ledger_cycles
-from engine.ledger import inbox as ledger_inbox
 from engine.ledger import outbox as ledger_outbox
 from engine.ledger.snapshot import LedgerSnapshot, load_cycles, load_open_state
 from engine.periods import periods_between
@@ -201,7 +201,11 @@ def enqueue_and_close(env: TickEnv, obligation: Obligation, outcome: TickOutcome
 
 def _failing_addresses(env: TickEnv) -> dict[str, set[str]]:
     with env.sessions() as session:
-        return ledger_inbox.failing_addresses(session)
+        failing = ledger_addresses.failing_addresses(session)
+    result: dict[str, set[str]] = {}
+    for f in failing:
+        result.setdefault(f.body_id, set()).add(f.address)
+    return result
 
 
 def _without_failing(message, failing: dict[str, set[str]]):
@@ -225,4 +229,3 @@ def _reply_headers(env: TickEnv, message, snapshot: LedgerSnapshot) -> dict[str,
     assignment = cycle.assignment(message.body_id)
     invite = env.links.reply_invite(assignment.id) if assignment else None
     return {"Reply-To": invite.address} if invite else {}
-

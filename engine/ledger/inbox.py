@@ -18,12 +18,11 @@ from sqlalchemy.orm import Session
 
 from engine.ledger.errors import InvalidInput, InvalidTransition, NotFound
 from engine.ledger.events import record_event
-from engine.ledger.models import AddressFailure, Assignment, Cycle, InboxMessage
+from engine.ledger.models import Assignment, Cycle, InboxMessage
 from engine.ledger.states import InboxState
 from engine.ledger.transactions import aware, committing, writing
 
 TABLE = InboxMessage.__table__
-FAILURES = AddressFailure.__table__
 
 
 class AlreadyRecorded(Exception):
@@ -214,35 +213,3 @@ def dismiss(session: Session, entry_id: int, reason: str, who: str, now: dt.date
             reason=reason.strip(),
             now=now,
         )
-
-
-# --- failing addresses ----------------------------------------------------------------------
-
-
-def mark_address_failing_in(
-    session: Session, body_id: str, address: str, reason: str, now: dt.datetime
-) -> bool:
-    """Record that mail to `address` of `body_id` bounces (inside the caller's transaction);
-    True when it was not known yet."""
-    dialect = session.get_bind().dialect.name
-    module = postgresql if dialect == "postgresql" else sqlite
-    statement = module.insert(FAILURES).on_conflict_do_nothing(
-        index_elements=["body_id", "address"]
-    )
-    row = {
-        "body_id": body_id,
-        "address": address.strip().lower()[:320],
-        "reason": reason,
-        "failed_at": aware(now),
-    }
-    return session.execute(statement.returning(FAILURES.c.id), row).scalar_one_or_none() is not None
-
-
-def failing_addresses(session: Session) -> dict[str, set[str]]:
-    """Addresses known to bounce, by body: letters skip them."""
-    with committing(session):
-        rows = session.execute(select(FAILURES.c.body_id, FAILURES.c.address)).all()
-    result: dict[str, set[str]] = {}
-    for body_id, address in rows:
-        result.setdefault(body_id, set()).add(address)
-    return result

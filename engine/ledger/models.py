@@ -301,4 +301,3 @@ class InboxMessage(Base):
     missing_fields: Mapped[list[str]] = mapped_column(JSON)
     handled_by: Mapped[str | None] = mapped_column(String(200))
     handled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-

@@ -164,11 +164,12 @@ def test_delivery_report_marks_the_address_and_stops_the_chase(world):
     assert entry.state == "bounce"
     assert "Sở Tư pháp" in entry.reason and STP in entry.reason
     assert "Sở Tư pháp" in output
-    from engine.ledger.inbox import failing_addresses
+    from engine.ledger.addresses import failing_addresses
     from tasks import runtime
 
     with runtime.sessions()() as session:
-        assert failing_addresses(session) == {"so-tu-phap": {STP}}
+        [failing] = failing_addresses(session)
+    assert (failing.body_id, failing.address, failing.source) == ("so-tu-phap", STP, "dsn")
     before = len(world.letters())
     tick("2026-03-16")  # the reminder rung: the others are chased, the dead address is not
     new = world.letters()[before:]

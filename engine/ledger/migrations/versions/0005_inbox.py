@@ -2,7 +2,8 @@
 
 `inbox_messages.message_id` is unique: the same mail delivered twice, a crash between the commit
 and the move out of the mailbox, or two intakes at once record one row (and one version).
-Addresses that bounce go to `address_failures` (revision 0002). `outbox.headers` carries Reply-To and threading.
+Addresses that bounce go to `address_failures` (revision 0002).
+`outbox.headers` carries Reply-To and threading.
 
 Revision ID: 0005
 Revises: 0002
