@@ -19,6 +19,7 @@ from pathlib import Path
 
 import httpx
 
+from cli.stack.api import forget_stack_api, record_stack_api
 from cli.stack.processes import Child, cmdline, emit, stop_recorded
 from cli.stack.state import StackPaths, read_json, take_snapshot, write_json
 from engine.settings import REPO_ROOT, Settings
@@ -99,7 +100,7 @@ class Supervisor:
     def _run_locked(self) -> int:
         for line in stop_recorded((read_json(self.paths.children) or {}).get("children", [])):
             emit(f"Đã dừng tiến trình còn sót từ lần chạy trước: {line}")
-        for stale in (self.paths.current, self.paths.reload_result):
+        for stale in (self.paths.current, self.paths.reload_result, self.paths.prefect_api):
             stale.unlink(missing_ok=True)
         self.check_ports()
         taken = take_snapshot(self.source, self.paths)
@@ -226,6 +227,8 @@ class Supervisor:
             else:
                 emit("Cổng thông tin chưa có trong phiên bản này (lệnh `kehoach portal`): bỏ qua.")
         self.wait_for("máy chủ Prefect", server, self.prefect_ready)
+        # From now on `kehoach tick` and the other commands use this server by default.
+        record_stack_api(self.paths, self.api_url)
         self.wait_for("các triển khai", serving, self.paths.reload_result.exists)
         if self.portal is not None:
             self.wait_for("cổng thông tin", self.portal, self.portal_ready)
@@ -339,6 +342,7 @@ class Supervisor:
             child.stop()
         left = [pid for child in self.children for pid in child.leftovers()]
         self.paths.current.unlink(missing_ok=True)
+        forget_stack_api(self.paths)
         if left:
             emit(f"Cảnh báo: còn tiến trình chưa dừng: {left}")
         else:
