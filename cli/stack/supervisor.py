@@ -23,6 +23,7 @@ from cli.stack.api import forget_stack_api, record_stack_api
 from cli.stack.processes import Child, cmdline, emit, stop_recorded
 from cli.stack.state import StackPaths, read_json, take_snapshot, write_json
 from engine.settings import REPO_ROOT, Settings
+from notifications.operators import DEFAULT_OPERATOR_MAILBOX
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,18 @@ class Supervisor:
         finally:
             self._lock_file.close()  # releases the lock
 
+    def warn_without_operators(self) -> None:
+        """Outside the embedded mail sink, failures must reach someone: say so at start."""
+        if self.options.mail_sink or os.environ.get("KEHOACH_OPERATOR_EMAILS", "").strip():
+            return
+        emit(
+            "Cảnh báo: chưa đặt KEHOACH_OPERATOR_EMAILS (địa chỉ thư của cán bộ vận hành, cách "
+            "nhau bởi dấu phẩy): khi lượt chạy lỗi, thư không gửi được hoặc địa chỉ bị trả lại, "
+            "sẽ không ai được báo."
+        )
+
     def _run_locked(self) -> int:
+        self.warn_without_operators()
         for line in stop_recorded((read_json(self.paths.children) or {}).get("children", [])):
             emit(f"Đã dừng tiến trình còn sót từ lần chạy trước: {line}")
         for stale in (self.paths.current, self.paths.reload_result, self.paths.prefect_api):
@@ -166,6 +178,8 @@ class Supervisor:
             env.update(
                 KEHOACH_SMTP_HOST=self.options.host, KEHOACH_SMTP_PORT=str(self.options.smtp_port)
             )
+            # Failures reach a mailbox the mail page shows, not nobody.
+            env.setdefault("KEHOACH_OPERATOR_EMAILS", DEFAULT_OPERATOR_MAILBOX)
         env.update(extra)
         return env
 
