@@ -131,6 +131,15 @@ def finalize(job: steps.Job, signing: Signing, approver: str) -> AnnualDocuments
     return docs
 
 
+def waiting_message(job: steps.Job, round_: int) -> str:
+    """The suspended run's state message: what it waits for and who must act."""
+    lead = steps.lead(office(), job)
+    return (
+        f"Chờ {lead.name} phê duyệt dự thảo lần {round_} «{job.title}» (bản {job.version}): "
+        "mở lượt chạy này, bấm Tiếp tục (Resume), chọn phê duyệt hoặc trả lại kèm ý kiến."
+    )
+
+
 def approval_form(job: steps.Job, docs: AnnualDocuments, round_: int) -> type[RunInput]:
     """The form the Prefect UI shows while the run waits for the lead body's decision."""
     recipients = report_recipients(runtime.definitions(), job.obligation, today_in_vietnam())
