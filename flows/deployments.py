@@ -221,6 +221,9 @@ PARAMETER_TEXT = {
 }
 
 
+DATE_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$"
+
+
 def parameter_schema(flow: Flow, obligation_ids: list[str]) -> dict:
     """The flow's parameter schema with Vietnamese titles; `obligation` limited to the given
     ids, so the server refuses a misspelt one before any run starts."""
@@ -234,4 +237,10 @@ def parameter_schema(flow: Flow, obligation_ids: list[str]) -> dict:
             prop["description"] = description
     if "obligation" in schema["properties"] and obligation_ids:
         schema["properties"]["obligation"]["enum"] = list(obligation_ids)
+    for prop in schema["properties"].values():
+        # The server does not check `format: date`; a pattern it does check (a month 13 or a
+        # day 45 is refused before the run exists; 30/02 is left to the run's own validation).
+        for choice in prop.get("anyOf", [prop]):
+            if choice.get("format") == "date":
+                choice["pattern"] = DATE_PATTERN
     return schema

@@ -13,7 +13,7 @@ import pytest
 
 from engine.definitions.loader import load_definitions
 from engine.ledger.snapshot import AssignmentView, CycleView, LedgerSnapshot
-from flows.deployments import deployment_set
+from flows.deployments import DATE_PATTERN, deployment_set
 from tests.conftest import REPO
 
 FIXTURE_DEFS = REPO / "tests" / "collect" / "fixtures" / "defs"
@@ -26,7 +26,9 @@ def test_parameters_carry_vietnamese_titles_and_the_obligations_as_a_choice() ->
     assert collect["obligation"]["enum"] == sorted(defs.obligations)
     assert collect["obligation"]["title"] == "Nghĩa vụ"
     assert collect["as_of"]["title"] == "Ngày chạy"
-    assert {"format": "date", "type": "string"} in collect["as_of"]["anyOf"]
+    assert {"format": "date", "type": "string", "pattern": DATE_PATTERN} in collect["as_of"][
+        "anyOf"
+    ]
     consolidation = specs["consolidation/annual-consolidation"].parameter_schema["properties"]
     assert consolidation["period"]["title"] == "Kỳ báo cáo"
     assert consolidation["obligation"]["enum"] == sorted(defs.obligations)
