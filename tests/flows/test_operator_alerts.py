@@ -36,7 +36,7 @@ def test_a_failed_run_fails_in_vietnamese_and_is_told_once(flows_env) -> None:
     assert "Không có nghĩa vụ 'khong-ton-tai'" in text_of(letter)
 
 
-def test_a_letter_the_outbox_gave_up_on_is_told_once(flows_env) -> None:
+def test_a_sweep_over_letters_given_up_tells_each_once(flows_env) -> None:
     from engine.ledger import outbox as ledger_outbox
     from tasks import runtime
     from tasks.collect import drain_outbox
@@ -62,7 +62,8 @@ def test_a_letter_the_outbox_gave_up_on_is_told_once(flows_env) -> None:
         # As the delivery code leaves a letter it gives up on: state 'failed', its last error.
         (item,) = ledger_outbox.claim(session, "test", 1, now, dt.timedelta(minutes=10))
         ledger_outbox.mark_failed(session, item.id, "550 5.1.1 mailbox unavailable", retry=False)
-    for _ in range(3):  # every run drains, and looks at what failed
+    for _ in range(3):  # a sweep over what failed, run again and again
+        runtime.alert_failed_letters()
         drain_outbox()
     (letter,) = operator_letters(flows_env)
     assert "Thư không gửi được sau 1 lần thử" in str(letter["Subject"])
