@@ -19,6 +19,7 @@ RESULTS = HERE / "results"
 BENCHMARKS = [
     ("validate cold start", "validate_cold_start.py"),
     ("idle tick", "bench_idle_tick.py"),
+    ("day tick", "bench_tick.py"),
     ("year simulated", "bench_simulate_year.py"),
     ("chase at scale", "bench_chase.py"),
     ("portal", "portal_bench.py"),

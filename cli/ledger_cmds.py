@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 import yaml
 
-from cli.common import DefinitionsOption, fail, print_table
+from cli.common import DefinitionsOption, fail, load_or_exit, print_table
 from cli.definitions_cmds import Format
 
 db_app = typer.Typer(help="Sổ theo dõi (cơ sở dữ liệu).", no_args_is_help=True)
@@ -52,17 +52,64 @@ AsOfOption = typer.Option(
 )
 
 
+def _check_filters(obligation: str | None, period: str | None, definitions: Path | None) -> None:
+    """Exit 1 with a Vietnamese message for an unknown obligation or a malformed period."""
+    from engine.periods import period_for_key
+
+    if obligation is None and period is None:
+        return
+    defs = load_or_exit(definitions)
+    if obligation is not None and obligation not in defs.obligations:
+        fail(f"không có nghĩa vụ '{obligation}' (xem thư mục definitions/obligations)")
+    if period is None:
+        return
+    candidates = [defs.obligations[obligation]] if obligation else defs.obligations.values()
+    problems = []
+    for item in candidates:
+        try:
+            period_for_key(item.schedule, item.window, period, on=dt.date(2000, 1, 1))
+            return
+        except ValueError as error:
+            problems.append(str(error))
+    fail(problems[0] if obligation else f"mã kỳ '{period}' không hợp lệ với nghĩa vụ nào")
+
+
+def _totals(rows: list) -> dict[str, dict[str, int]]:
+    """Per cycle: submitted, late (owing past the due date), missing (owing or closed
+    missing), waived."""
+    from engine.ledger.states import AWAITING
+
+    totals: dict[str, dict[str, int]] = {}
+    for r in rows:
+        line = totals.setdefault(
+            f"{r.obligation_id} kỳ {r.period_key}",
+            {"submitted": 0, "late": 0, "missing": 0, "waived": 0, "total": 0},
+        )
+        line["total"] += 1
+        if r.state in AWAITING and r.overdue:
+            line["late"] += 1
+        elif r.state in AWAITING or r.state == "closed-missing":
+            line["missing"] += 1
+        elif r.state == "waived":
+            line["waived"] += 1
+        else:
+            line["submitted"] += 1
+    return totals
+
+
 def status(
     obligation: str | None = typer.Option(None, "--obligation", help="Chỉ một nghĩa vụ."),
     period: str | None = typer.Option(None, "--period", help="Chỉ một kỳ, ví dụ 2026."),
     output: Format = typer.Option(Format.table, "--format", help="table hoặc json."),
     as_of: dt.datetime | None = AsOfOption,
+    definitions: Path | None = DefinitionsOption,
 ) -> None:
-    """Tình hình từng phần việc: ai đã nộp, ai còn nợ, ai quá hạn."""
+    """Tình hình từng phần việc: ai đã nộp, ai còn nợ, ai quá hạn; một dòng tổng mỗi kỳ."""
     from engine.ledger.letters import undelivered_bodies
     from engine.ledger.queries import status_rows
     from engine.ledger.states import ASSIGNMENT_LABELS
 
+    _check_filters(obligation, period, definitions)
     today = _today(as_of)
     with _sessions()() as session:
         rows = status_rows(session, obligation, period, today=today)
@@ -97,13 +144,16 @@ def status(
             )
         )
         return
+    if not rows:
+        print("Chưa có kỳ nào khớp điều kiện trong sổ theo dõi.")
+        return
     print_table(
         ["Nghĩa vụ", "Kỳ", "Cơ quan", "Trạng thái", "Hạn", "Bản"],
         [
             [
                 r.obligation_id,
                 r.period_key,
-                r.body_id,
+                r.body_name,
                 ASSIGNMENT_LABELS.get(r.state, r.state)
                 + (" (quá hạn)" if r.overdue else "")
                 + (f" · {missed(r)} thư không tới" if missed(r) else ""),
@@ -113,6 +163,12 @@ def status(
             for r in rows
         ],
     )
+    print()
+    for cycle, t in _totals(rows).items():
+        print(
+            f"Tổng {cycle}: {t['total']} cơ quan — đã nộp {t['submitted']}, quá hạn chưa nộp "
+            f"{t['late']}, chưa nộp {t['missing']}, miễn nộp {t['waived']}."
+        )
 
 
 def _desk(definitions: Path | None):

@@ -17,11 +17,23 @@ def tick(
         None, "--as-of", formats=["%Y-%m-%d"], help="Ngày chạy (mặc định: hôm nay)."
     ),
     obligation: str | None = typer.Option(None, "--obligation", help="Chỉ một nghĩa vụ."),
+    temporary_server: bool = typer.Option(
+        False,
+        "--temporary-server",
+        help="Cho phép chạy trên máy chủ Prefect tạm thời khi không có `kehoach up` đang chạy "
+        "và chưa đặt PREFECT_API_URL (giao diện Prefect sẽ không thấy các lượt chạy).",
+    ),
+    workers: int = typer.Option(
+        4, "--workers", min=1, max=16, help="Số lượt chạy cùng lúc (mỗi nghĩa vụ một lượt)."
+    ),
     definitions: Path | None = DefinitionsOption,
 ) -> None:
-    """Chạy luồng thu thập (collect) cho từng nghĩa vụ đang hiệu lực, như các lượt chạy Prefect."""
+    """Chạy luồng thu thập (collect) cho từng nghĩa vụ đang hiệu lực, như các lượt chạy Prefect
+    trên máy chủ của `kehoach up` đang chạy (hoặc PREFECT_API_URL)."""
+    from cli.stack import api
     from engine.calendar import today_in_vietnam
     from engine.plan import obligation_active
+    from engine.settings import get_settings
 
     defs = load_or_exit(definitions)
     if obligation and obligation not in defs.obligations:
@@ -32,31 +44,43 @@ def tick(
         for o in defs.obligations.values()
         if (obligation is None or o.id == obligation) and obligation_active(o, day)
     ]
-    from prefect import tags
-
+    server = api.resolve(get_settings().var_dir.resolve())
+    if server.url is None and not temporary_server:
+        fail(
+            "không thấy máy chủ Prefect: chưa có `kehoach up` nào đang chạy với thư mục "
+            f"{get_settings().var_dir} và chưa đặt PREFECT_API_URL. Chạy `make run` (hoặc "
+            "`kehoach up`) rồi chạy lại lệnh này; hoặc thêm --temporary-server nếu chấp nhận "
+            "chạy trên máy chủ tạm thời mà giao diện Prefect không thấy (sổ theo dõi và thư "
+            "vẫn là thật)."
+        )
+    if server.url is None:
+        print(
+            "Cảnh báo: chạy trên máy chủ Prefect tạm thời; các lượt chạy sẽ không hiện trong "
+            "giao diện Prefect, nhưng sổ theo dõi và thư gửi đi vẫn là thật.",
+            file=sys.stderr,
+        )
+    api.use(server)
+    print(f"Chạy {len(chosen)} nghĩa vụ ngày {day.isoformat()} trên {server.describe()}.")
     from cli.errors import quiet_console_tracebacks
+    from flows.ticking import run_ticks
+    from flows.zombies import crash_dead_runs
 
     quiet_console_tracebacks()
-    from flows.collect import collect
-    from flows.deployments import run_tags
-    from flows.zombies import crash_dead_runs
 
     for run in crash_dead_runs():
         print(f"Lượt chạy {run.name} bị bỏ dở (tiến trình đã dừng): đánh dấu gặp sự cố.")
     failed_before = _delivery().failed
     failed = []
-    for item in chosen:
-        with tags(*run_tags(defs, item)):
-            state = collect(obligation=item.id, as_of=day, return_state=True)
-        if not state.is_completed():
-            failed.append(item.id)
-            print(f"{item.id}: lượt chạy {state.name}: {state.message or ''}", file=sys.stderr)
-        else:
-            result = state.result()
-            print(
-                f"{item.id}: mở {len(result['opened'])} kỳ, xếp {result['enqueued']} thư, "
-                f"đã gửi {result['sent']}, đóng {len(result['closed'])} kỳ."
-            )
+    for run in run_ticks(defs, chosen, day, workers=workers):
+        if not run.completed:
+            failed.append(run.obligation)
+            print(f"{run.obligation}: lượt chạy {run.state}: {run.message}", file=sys.stderr)
+            continue
+        result = run.result
+        print(
+            f"{run.obligation}: mở {len(result['opened'])} kỳ, xếp {result['enqueued']} thư, "
+            f"đã gửi {result['sent']}, đóng {len(result['closed'])} kỳ."
+        )
     undelivered = _undelivered_line(failed_before)
     if failed:
         fail(

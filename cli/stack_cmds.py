@@ -24,14 +24,18 @@ def _settings():
 
 
 def _require_api() -> None:
-    """Without PREFECT_API_URL Prefect would start a throw-away server that runs no schedule."""
-    from prefect.settings import PREFECT_API_URL
+    """The running stack's server, else PREFECT_API_URL; never a throw-away server that runs
+    no schedule and that nobody sees."""
+    from cli.stack import api
 
-    if not PREFECT_API_URL.value():
+    chosen = api.resolve(_settings().var_dir.resolve())
+    if chosen.url is None:
         fail(
-            "chưa đặt PREFECT_API_URL (địa chỉ máy chủ Prefect, ví dụ "
-            "http://127.0.0.1:4200/api); hoặc dùng `kehoach up` để chạy cả máy chủ"
+            "không thấy máy chủ Prefect: chưa có `kehoach up` nào đang chạy với thư mục "
+            f"{_settings().var_dir} và chưa đặt PREFECT_API_URL (ví dụ "
+            "http://127.0.0.1:4200/api)"
         )
+    api.use(chosen)
 
 
 def _paths():
@@ -181,12 +185,23 @@ def _with_client(work):
 
 
 @deployments_app.command("automation")
-def deployments_automation() -> None:
-    """Tạo hoặc cập nhật tự động hóa gửi thư báo cán bộ vận hành khi lượt chạy lỗi."""
-    from cli.stack.automation import AUTOMATION_NAME, ensure_for_deployment
+def deployments_automation(definitions: Path | None = DefinitionsOption) -> None:
+    """Sau `prefect deploy --all`: tạo tự động hóa báo lỗi và đặt lược đồ tham số tiếng Việt."""
+    from cli.stack.automation import (
+        AUTOMATION_NAME,
+        apply_parameter_schemas,
+        ensure_for_deployment,
+    )
+    from flows.deployments import deployment_set
 
-    automation_id = _with_client(ensure_for_deployment)
+    specs = deployment_set(load_or_exit(definitions)).specs
+
+    async def work(client):
+        return await ensure_for_deployment(client), await apply_parameter_schemas(client, specs)
+
+    automation_id, updated = _with_client(work)
     print(f"Tự động hóa {AUTOMATION_NAME} đã sẵn sàng ({automation_id}).")
+    print(f"Đã đặt lược đồ tham số (danh sách nghĩa vụ, tên tiếng Việt) cho {updated} triển khai.")
 
 
 @deployments_app.command("prune")

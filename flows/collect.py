@@ -8,37 +8,17 @@ that finds nothing new does nothing and running it twice sends nothing twice.
 # annotations when a served deployment runs, and string annotations break that.
 import datetime as dt
 
-from prefect import flow, get_run_logger, runtime
+from prefect import flow
 from prefect.states import Failed
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from engine.calendar import today_in_vietnam
-from engine.periods import period_containing
+from flows.common import as_of, known_obligation, run_name, run_name_for, vietnamese_failures
 from flows.zombies import note_process
 from tasks import collect as collect_tasks
-from tasks import runtime as wiring
 from tasks.handoff import hand_off
+from tasks.oplog import collect_summary, run_log
 
-
-def _as_of(value: dt.date | str | None) -> dt.date:
-    if value is None:
-        return today_in_vietnam()
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
-
-
-def run_name() -> str:
-    """'{obligation} · {period}': the period the run's date falls in, else the date itself."""
-    parameters = runtime.flow_run.parameters
-    obligation_id = parameters.get("obligation", "?")
-    as_of = _as_of(parameters.get("as_of"))
-    obligation = wiring.definitions().obligations.get(obligation_id)
-    period = None
-    if obligation is not None:
-        try:
-            period = period_containing(obligation.schedule, obligation.window, as_of)
-        except ValueError:
-            period = None
-    return f"{obligation_id} · {period.key if period else as_of.isoformat()}"
+__all__ = ["collect", "run_name", "run_name_for"]
 
 
 @flow(
@@ -48,27 +28,19 @@ def run_name() -> str:
     task_runner=ThreadPoolTaskRunner(max_workers=2),
     retries=0,
 )
+@vietnamese_failures
 def collect(obligation: str, as_of: dt.date | None = None) -> dict[str, object]:
-    day = _as_of(as_of)
+    day = _day(as_of)
     note_process()  # so that a run whose process dies is found and turned Crashed
-    if obligation not in wiring.definitions().obligations:
-        raise ValueError(f"unknown obligation {obligation!r}")
-    opened = collect_tasks.open_due_cycles(obligation, day)
-    outcome = collect_tasks.enqueue_and_close(obligation, day)
-    collect_tasks.queue_weekly_digest(day)
+    item = known_obligation(obligation)
+    outcome = collect_tasks.plan_letters(obligation, day)
+    opened = outcome.opened
     delivery = collect_tasks.drain_outbox()
     # Published before the hand-off: a cycle closing today still shows its final table.
     artifacts = collect_tasks.publish_status(obligation, day)
     started = hand_off(obligation, outcome.handoffs, day) if outcome.handoffs else []
-    get_run_logger().info(
-        "%s on %s: opened %s, queued %d, sent %s, closed %s, handed off %d",
-        obligation,
-        day,
-        opened or "none",
-        outcome.enqueued,
-        delivery["sent"],
-        outcome.closed or "none",
-        len(started),
+    run_log().info(
+        "%s", collect_summary(item, day, opened, outcome, delivery["sent"], len(started))
     )
     result = {
         "opened": opened,
@@ -85,3 +57,7 @@ def collect(obligation: str, as_of: dt.date | None = None) -> dict[str, object]:
         # A Failed run is what the failure automation (flows/notify.py) reacts to.
         return Failed(message=undelivered)
     return result
+
+
+def _day(value: dt.date | str | None) -> dt.date:
+    return as_of(value)

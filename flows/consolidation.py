@@ -10,15 +10,16 @@ keyed in the outbox) and earlier decisions are replayed from their stored input.
 
 from __future__ import annotations
 
-from prefect import flow, get_run_logger, runtime
+from prefect import flow, runtime
 from prefect.context import FlowRunContext
 from prefect.deployments import run_deployment
-from prefect.flow_runs import suspend_flow_run
 from prefect.states import Failed
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from flows.suspend import suspend_for_input
 from tasks import consolidation as steps
 from tasks.collect import drain_outbox, undelivered_message
+from tasks.oplog import run_log
 
 
 def run_name() -> str:
@@ -62,20 +63,25 @@ def _relay_if_linked(obligation: str, period: str, handoff_version: int) -> str 
     retries=0,
 )
 def consolidation(obligation: str, period: str, handoff_version: int = 0) -> dict[str, object]:
-    logger = get_run_logger()
+    logger = run_log()
     job = steps.prepare(obligation, period, handoff_version)
     if job.skip:
-        logger.info("%s · %s: nothing to do, %s", obligation, period, job.skip)
+        logger.info(
+            "«%s» kỳ %s: không có việc gì để làm, %s", job.obligation.title, period, job.skip
+        )
         return {"skipped": job.skip}
     # The job's version counts every source's late reports: the detached run takes it as is.
     relayed = _relay_if_linked(obligation, period, job.version - 1) if _deployed() else None
     if relayed:
-        logger.info("Started as a linked subflow, which cannot wait: continued in run %s", relayed)
+        logger.info(
+            "Lượt chạy này là luồng con nên không chờ phê duyệt được: tiếp tục ở lượt chạy %s.",
+            relayed,
+        )
         return {"relayed_to": relayed}
     if not _deployed():
         raise RuntimeError(
-            "The consolidation waits for approval and must run from its deployment "
-            f"(consolidation/{obligation}); for a draft without approval use "
+            "Luồng tổng hợp chờ phê duyệt nên phải chạy từ triển khai của nó "
+            f"(consolidation/{obligation}); muốn có bản dự thảo không cần phê duyệt, dùng "
             "`kehoach report annual`."
         )
     round_, comment = 1, ""
@@ -83,9 +89,10 @@ def consolidation(obligation: str, period: str, handoff_version: int = 0) -> dic
         docs = steps.draft(job, round_)
         steps.send_draft(job, docs, round_, comment, review_url())
         steps.drain_documents()
-        decision = suspend_flow_run(
-            wait_for_input=steps.approval_form(job, docs, round_),
+        decision = suspend_for_input(
+            steps.approval_form(job, docs, round_),
             key=f"phe-duyet-v{job.version}-{round_}",
+            message=steps.waiting_message(job, round_),
         )
         if decision.quyet_dinh == steps.APPROVE:
             break
@@ -97,8 +104,8 @@ def consolidation(obligation: str, period: str, handoff_version: int = 0) -> dic
     delivered = steps.drain_documents()
     letters = drain_outbox()
     logger.info(
-        "%s · %s version %d approved after %d round(s); %s sent",
-        obligation,
+        "«%s» kỳ %s bản %d đã được phê duyệt sau %d lần trình; đã gửi %s thư kèm văn bản.",
+        job.obligation.title,
         period,
         job.version,
         round_,

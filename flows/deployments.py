@@ -53,6 +53,9 @@ class DeploymentSpec:
     parameters: dict[str, object]
     cron: str | None
     timezone: str
+    # The parameter schema the server validates a run's parameters against (see
+    # parameter_schema): Vietnamese titles, the obligation a choice among the definitions'.
+    parameter_schema: dict = field(default_factory=dict, compare=False)
 
     @property
     def full_name(self) -> str:
@@ -114,6 +117,7 @@ def obligation_spec(defs: Definitions, obligation: Obligation, flow: Flow) -> De
         parameters={"obligation": obligation.id},
         cron=cron,
         timezone=timezone,
+        parameter_schema=parameter_schema(flow, sorted(defs.obligations)),
     )
 
 
@@ -130,6 +134,7 @@ def notify_spec() -> DeploymentSpec:
         parameters={},
         cron=None,
         timezone=DEFAULT_TIMEZONE,
+        parameter_schema=parameter_schema(_load(NOTIFY_FLOW), []),
     )
 
 
@@ -209,19 +214,68 @@ def runner_deployments(specs: Iterable[DeploymentSpec]) -> list[RunnerDeployment
     """Prefect RunnerDeployments for `prefect.serve` (module-path entrypoints: cwd-free)."""
     from prefect.deployments.runner import EntrypointType
     from prefect.schedules import Cron
+    from prefect.utilities.callables import ParameterSchema
 
     deployments = []
     for spec in specs:
         schedules = [Cron(spec.cron, timezone=spec.timezone)] if spec.cron else []
-        deployments.append(
-            _load(spec.flow).to_deployment(
-                name=spec.name,
-                schedules=schedules,
-                parameters=dict(spec.parameters),
-                tags=list(spec.tags),
-                description=spec.description,
-                paused=False,
-                entrypoint_type=EntrypointType.MODULE_PATH,
-            )
+        deployment = _load(spec.flow).to_deployment(
+            name=spec.name,
+            schedules=schedules,
+            parameters=dict(spec.parameters),
+            tags=list(spec.tags),
+            description=spec.description,
+            paused=False,
+            entrypoint_type=EntrypointType.MODULE_PATH,
+            enforce_parameter_schema=True,
         )
+        if spec.parameter_schema:
+            deployment._parameter_openapi_schema = ParameterSchema(**spec.parameter_schema)
+        deployments.append(deployment)
     return deployments
+
+
+# Titles and descriptions the Prefect UI shows on a run's parameter form, by parameter name.
+PARAMETER_TEXT = {
+    "obligation": (
+        "Nghĩa vụ",
+        "Mã nghĩa vụ trong định nghĩa (thư mục definitions/obligations); chọn trong danh sách.",
+    ),
+    "as_of": (
+        "Ngày chạy",
+        "Ngày làm việc mà lượt chạy tính theo (dạng YYYY-MM-DD); để trống là hôm nay theo giờ "
+        "Việt Nam. Chạy lại một ngày đã chạy là an toàn: thư đã gửi không gửi lại.",
+    ),
+    "period": ("Kỳ báo cáo", "Mã kỳ, ví dụ 2026 (năm), 2026-H1, 2026-Q3, 2026-03 (tháng)."),
+    "handoff_version": (
+        "Lần bàn giao",
+        "0 cho lần tổng hợp đầu; tăng lên khi có báo cáo nộp muộn sau khi đóng kỳ.",
+    ),
+    "flow_run": ("Lượt chạy cần báo", "Mã lượt chạy Prefect bị lỗi (tự động hóa điền sẵn)."),
+    "event": ("Sự kiện", "Tên sự kiện Prefect đã kích hoạt thư báo (tự động hóa điền sẵn)."),
+}
+
+
+DATE_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$"
+
+
+def parameter_schema(flow: Flow, obligation_ids: list[str]) -> dict:
+    """The flow's parameter schema with Vietnamese titles; `obligation` limited to the given
+    ids, so the server refuses a misspelt one before any run starts."""
+    from prefect.utilities.callables import parameter_schema as schema_of
+
+    schema = schema_of(flow.fn).model_dump()
+    for name, prop in schema["properties"].items():
+        title, description = PARAMETER_TEXT.get(name, (name, ""))
+        prop["title"] = title
+        if description:
+            prop["description"] = description
+    if "obligation" in schema["properties"] and obligation_ids:
+        schema["properties"]["obligation"]["enum"] = list(obligation_ids)
+    for prop in schema["properties"].values():
+        # The server does not check `format: date`; a pattern it does check (a month 13 or a
+        # day 45 is refused before the run exists; 30/02 is left to the run's own validation).
+        for choice in prop.get("anyOf", [prop]):
+            if choice.get("format") == "date":
+                choice["pattern"] = DATE_PATTERN
+    return schema

@@ -1,8 +1,8 @@
 """Tell the operators by email when a run failed or crashed.
 
 A Prefect automation (created by `kehoach up` and `kehoach deployments automation`) starts this
-flow for every Failed or Crashed run tagged `kehoach`. The email goes through the outbox like
-every other letter, keyed by the failed run, so a repeated trigger sends nothing twice.
+flow for every Failed or Crashed run tagged `kehoach`. The email is an operators' alert
+(notifications.operators) keyed by the failed run, so a repeated trigger sends nothing twice.
 """
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ import re
 import uuid
 from dataclasses import dataclass
 
-from prefect import flow, get_run_logger, task
+from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from engine.ledger import outbox as ledger_outbox
+from notifications.operators import Alert, OperatorSettings, alert_operators
 from tasks import runtime
 from tasks.collect import drain_outbox
+from tasks.oplog import run_log
 
 KIND = "run-failed"
 STATE_LABELS = {
@@ -25,18 +25,6 @@ STATE_LABELS = {
     "CRASHED": "gặp sự cố (tiến trình dừng đột ngột)",
 }
 _RUN_ID = re.compile(r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$", re.I)
-
-
-class OperatorSettings(BaseSettings):
-    """KEHOACH_OPERATOR_EMAILS: comma-separated addresses of the people who watch the runs."""
-
-    model_config = SettingsConfigDict(env_prefix="KEHOACH_", extra="ignore")
-
-    operator_emails: str = ""
-
-    @property
-    def addresses(self) -> list[str]:
-        return [a.strip() for a in self.operator_emails.split(",") if a.strip()]
 
 
 def parse_run_id(value: str) -> uuid.UUID:
@@ -113,25 +101,29 @@ def letter_context(failed: FailedRun, signature: str) -> dict[str, object]:
 
 @task(name="queue-operator-email", cache_policy=NO_CACHE)
 def queue_operator_email(failed: FailedRun, recipients: list[str]) -> int:
-    """One outbox row per failed run (its key), so a second trigger queues nothing."""
-    import datetime as dt
-
+    """One letter per failed run (the alert key is the run's id): a second trigger queues
+    nothing."""
     smtp = runtime.smtp_settings()
-    letter = runtime.renderer().render(KIND, letter_context(failed, smtp.mail_from_name))
-    row = {
-        "key": f"{KIND}:{failed.id}",
-        "body_id": "operators",
-        "kind": KIND,
-        "to_addrs": recipients,
-        "cc_addrs": [],
-        "subject": letter.subject,
-        "text_body": letter.text,
-        "html_body": letter.html,
-    }
-    with runtime.sessions()() as session:
-        return ledger_outbox.enqueue(
-            session, [row], domain=runtime.mail_domain(), now=dt.datetime.now(dt.UTC)
+    context = letter_context(failed, smtp.mail_from_name)
+    alert = Alert(
+        kind=KIND,
+        key=failed.id,
+        subject=f"Lượt chạy {failed.name} {context['run']['state_label']}",
+        text=failed.message,
+        url=failed.url,
+        template=KIND,
+        context={"run": context["run"]},
+    )
+    return int(
+        alert_operators(
+            runtime.sessions(),
+            alert,
+            renderer=runtime.renderer(),
+            mail_domain=runtime.mail_domain(),
+            signature=smtp.mail_from_name,
+            recipients=recipients,
         )
+    )
 
 
 def _run_name() -> str:
@@ -152,21 +144,25 @@ def _run_name() -> str:
     retry_delay_seconds=30,
 )
 def notify_operators(flow_run: str, event: str = "") -> dict[str, object]:
-    logger = get_run_logger()
+    logger = run_log()
     recipients = OperatorSettings().addresses
     if not recipients:
-        logger.warning("KEHOACH_OPERATOR_EMAILS is empty: nobody to tell about %s", flow_run)
+        logger.warning(
+            "Chưa đặt KEHOACH_OPERATOR_EMAILS: không có ai để báo về lượt chạy %s.", flow_run
+        )
         return {"queued": 0, "sent": 0}
     failed = read_failed_run(parse_run_id(flow_run))
     queued = queue_operator_email(failed, recipients)
     delivery = drain_outbox()
-    logger.info(
-        "Run %s (%s) %s: queued %d email(s) to %s, sent %s",
-        failed.name,
-        failed.id,
-        event or failed.state_type,
-        queued,
-        ", ".join(recipients),
-        delivery["sent"],
-    )
+    label = STATE_LABELS.get(failed.state_type, "không thành công")
+    if queued:
+        logger.info(
+            "Lượt chạy %s %s: đã báo %s (đã gửi %s thư).",
+            failed.name,
+            label,
+            ", ".join(recipients),
+            delivery["sent"],
+        )
+    else:
+        logger.info("Lượt chạy %s %s: đã báo trước đó, không gửi lại.", failed.name, label)
     return {"queued": queued, "sent": delivery["sent"]}

@@ -11,27 +11,18 @@ frees its worker, and only one run waits for a given briefing (the ledger notes 
 # module's globals.
 import datetime as dt
 
-from prefect import flow, get_run_logger, runtime
+from prefect import flow
 from prefect.context import FlowRunContext
-from prefect.flow_runs import suspend_flow_run
 from prefect.states import Failed
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from engine.calendar import today_in_vietnam
+from flows.common import as_of as _as_of
+from flows.common import known_obligation, run_name, vietnamese_failures
+from flows.suspend import suspend_for_input
 from tasks import briefing as steps
 from tasks.collect import drain_outbox, undelivered_message
 from tasks.consolidation import drain_documents
-
-
-def _as_of(value: dt.date | str | None) -> dt.date:
-    if value is None:
-        return today_in_vietnam()
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
-
-
-def run_name() -> str:
-    parameters = runtime.flow_run.parameters
-    return f"{parameters.get('obligation', '?')} · {_as_of(parameters.get('as_of')).isoformat()}"
+from tasks.oplog import run_log
 
 
 def _deployment_run() -> str | None:
@@ -52,9 +43,13 @@ def _deployment_run() -> str | None:
     task_runner=ThreadPoolTaskRunner(max_workers=2),
     retries=0,
 )
+@vietnamese_failures
 def press_briefing(obligation: str, as_of: dt.date | None = None) -> dict[str, object]:
-    logger = get_run_logger()
     day = _as_of(as_of)
+    known_obligation(obligation)
+    logger = run_log()
+    # Before the chase, which closes the briefing's cycle once its time is up.
+    steps.report_overdue_wait(obligation, day)
     chased = steps.chase(obligation, day)
     packs = steps.send_packs(obligation, day)
     deliveries = [drain_outbox()]
@@ -65,17 +60,23 @@ def press_briefing(obligation: str, as_of: dt.date | None = None) -> dict[str, o
     briefing = steps.minutes_due(obligation, day, run_id or "") if run_id else None
     if briefing is not None:
         form = steps.minutes_form(obligation, briefing, day)
-        decision = suspend_flow_run(
-            wait_for_input=form, key=f"bien-ban-{briefing.cycle.period_key}"
+        decision = suspend_for_input(
+            form,
+            key=f"bien-ban-{briefing.cycle.period_key}",
+            message=steps.waiting_message(obligation, briefing, day),
         )
         minutes = steps.minutes_of(decision, briefing, day)
         follow_ups = steps.record_minutes(obligation, day, briefing, minutes)
         recorded = briefing.cycle.period_key
         deliveries.append(drain_outbox())
         steps.publish(obligation, day)
-        logger.info("Minutes of %s recorded, %d follow-ups", recorded, follow_ups)
+        logger.info(
+            "Đã nhập biên bản hội nghị kỳ %s; giao %d việc trả lời báo chí.", recorded, follow_ups
+        )
     elif run_id is None:
-        logger.info("Not a deployment run: minutes are not awaited by this run")
+        logger.info(
+            "Lượt chạy này không khởi chạy từ triển khai nên không chờ nhập biên bản hội nghị."
+        )
     undelivered = undelivered_message({"gave_up": [g for d in deliveries for g in d["gave_up"]]})
     if undelivered:
         return Failed(message=undelivered)  # seen by the failure automation

@@ -6,8 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from prefect import get_client, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect import get_client, task
+from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.input import RunInput
 from pydantic import BaseModel, Field, create_model
@@ -20,7 +20,8 @@ from reports.minutes import Minutes, minutes_from_input, quarterly_minimum
 from tasks import runtime
 from tasks import steps as collect_steps
 from tasks.consolidation import office
-from tasks.status import artifact_key, status_tables
+from tasks.oplog import run_log
+from tasks.status import artifact_key, status_artifacts
 
 
 def setup(obligation: str) -> BriefingSetup:
@@ -36,11 +37,12 @@ def chase(obligation: str, as_of: dt.date) -> dict[str, int]:
         if obligation_active(item, as_of):
             collect_steps.open_due_cycles(env, item, outcome)
             collect_steps.enqueue_and_close(env, item, outcome)
-    get_run_logger().info(
-        "Opened %s, queued %d, closed %s",
-        outcome.opened or "none",
+    run_log().info(
+        "Họp báo và các việc kèm theo: mở %d kỳ (%s), xếp %d thư vào hộp thư đi, đóng %d kỳ.",
+        len(outcome.opened),
+        ", ".join(outcome.opened) or "không",
         outcome.enqueued,
-        outcome.closed or "none",
+        len(outcome.closed),
     )
     return {
         "opened": len(outcome.opened),
@@ -63,8 +65,10 @@ def minutes_due(obligation: str, as_of: dt.date, flow_run_id: str) -> steps.Brie
         return None
     waiting = steps.awaiting_run(work, briefing)
     if waiting and waiting != flow_run_id and _still_paused(waiting):
-        get_run_logger().info(
-            "Minutes of %s are awaited by run %s already", briefing.cycle.period_key, waiting
+        run_log().info(
+            "Biên bản hội nghị kỳ %s đã có lượt chạy %s chờ nhập; lượt này không chờ thêm.",
+            briefing.cycle.period_key,
+            waiting,
         )
         return None
     steps.note_awaiting(work, briefing, flow_run_id)
@@ -85,8 +89,8 @@ def record_minutes(
     obligation: str, as_of: dt.date, briefing: steps.Briefing, minutes: Minutes
 ) -> int:
     items = steps.record_minutes(office(as_of), setup(obligation), briefing, minutes)
-    get_run_logger().info(
-        "Minutes of %s recorded; %d bodies must answer questions",
+    run_log().info(
+        "Đã ghi biên bản hội nghị kỳ %s; %d cơ quan phải trả lời câu hỏi của báo chí.",
         briefing.cycle.period_key,
         len(items),
     )
@@ -161,8 +165,8 @@ def publish(obligation: str, as_of: dt.date) -> list[str]:
     env = runtime.tick_env(as_of)
     keys = []
     for item in setup(obligation).obligations:
-        for key, title, table in status_tables(env, item):
-            create_table_artifact(table=table, key=key, description=title)
+        for key, title, markdown in status_artifacts(env, item):
+            create_markdown_artifact(markdown=markdown, key=key, description=title)
             keys.append(key)
     work = office(as_of)
     held = steps.held_briefings(work, setup(obligation))
@@ -189,3 +193,49 @@ def publish(obligation: str, as_of: dt.date) -> list[str]:
         markdown="\n".join(lines), key=key, description="Mức tối thiểu NĐ 09/2017"
     )
     return [*keys, key]
+
+
+@task(name="check-minutes-wait", cache_policy=NO_CACHE)
+def report_overdue_wait(obligation: str, as_of: dt.date) -> list[str]:
+    """A run still suspended for a briefing's minutes after the briefing's cycle should have
+    closed: tell the operators, once per waiting run. Returns the runs reported now."""
+    from notifications.operators import Alert
+
+    work = office(as_of)
+    reported = []
+    for briefing in steps.briefings(work, setup(obligation)):
+        waiting = steps.awaiting_run(work, briefing)
+        if not waiting or as_of <= briefing.cycle.closes_on or not _still_paused(waiting):
+            continue
+        organiser = steps.host(work, setup(obligation))
+        alert = Alert(
+            kind="run-waiting",
+            key=waiting,
+            subject=f"Lượt chạy vẫn chờ biên bản hội nghị giao ban báo chí {briefing.period_label}",
+            text=(
+                f"Lượt chạy {waiting} đang tạm dừng chờ nhập biên bản Hội nghị giao ban báo chí "
+                f"{briefing.period_label} (họp ngày {short_date(briefing.briefing_on)}); hạn của "
+                f"kỳ này là ngày {short_date(briefing.cycle.closes_on)} đã qua.\n\n"
+                f"Việc cần làm: {organiser.name} nhập biên bản trên giao diện Prefect (mở lượt "
+                "chạy, bấm Tiếp tục và điền biểu mẫu biên bản); nếu hội nghị không tổ chức, hủy "
+                "lượt chạy đó."
+            ),
+        )
+        if runtime.alert(alert):
+            reported.append(waiting)
+            run_log().warning(
+                "Lượt chạy %s chờ biên bản kỳ %s đã quá hạn: đã báo cán bộ vận hành.",
+                waiting,
+                briefing.period_label,
+            )
+    return reported
+
+
+def waiting_message(obligation: str, briefing: steps.Briefing, as_of: dt.date) -> str:
+    """The suspended run's state message: what it waits for and who must act."""
+    organiser = steps.host(office(as_of), setup(obligation))
+    return (
+        f"Chờ nhập biên bản Hội nghị giao ban báo chí {briefing.period_label} (họp ngày "
+        f"{short_date(briefing.briefing_on)}): {organiser.name} bấm Tiếp tục (Resume) và điền "
+        f"biểu mẫu biên bản; hạn ngày {short_date(briefing.cycle.closes_on)}."
+    )

@@ -8,56 +8,67 @@ from __future__ import annotations
 
 import datetime as dt
 
-from prefect import get_run_logger, task
+from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from tasks import runtime, steps
-from tasks.status import artifact_key, quiet_status, status_tables
+from tasks.oplog import about, body_names, periods, run_log, stop_reason
+from tasks.status import artifact_key, quiet_status, status_artifacts
 
 
-@task(name="open-due-cycles", retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
-def open_due_cycles(obligation_id: str, as_of: dt.date) -> list[str]:
-    env = runtime.tick_env(as_of)
-    outcome = steps.TickOutcome()
-    steps.open_due_cycles(env, env.defs.obligations[obligation_id], outcome)
-    if outcome.opened:
-        get_run_logger().info("Đã mở kỳ: %s", ", ".join(outcome.opened))
-    return outcome.opened
-
-
-@task(name="enqueue-and-close", retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
-def enqueue_and_close(obligation_id: str, as_of: dt.date) -> steps.TickOutcome:
-    env = runtime.tick_env(as_of)
-    outcome = steps.TickOutcome()
-    steps.enqueue_and_close(env, env.defs.obligations[obligation_id], outcome)
-    logger = get_run_logger()
-    logger.info("Queued %d messages; closed %s", outcome.enqueued, outcome.closed or "nothing")
-    for key in outcome.skipped:
-        logger.warning("No address to write to, message %s skipped", key)
-    return outcome
-
-
-@task(name="queue-weekly-digest", retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
-def queue_weekly_digest(as_of: dt.date) -> int:
+@task(name="plan-letters", retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
+def plan_letters(obligation_id: str, as_of: dt.date) -> steps.TickOutcome:
+    """Open the cycles due, queue what is due today (requests, ladder rungs, close summaries,
+    the weekly digest) and close cycles past their grace: one task, as each step is a
+    reconciliation and a retry of the whole is safe; fewer task runs, less for the server."""
     from notifications.digest import queue_weekly_digests
 
     env = runtime.tick_env(as_of)
-    return queue_weekly_digests(
+    obligation = env.defs.obligations[obligation_id]
+    outcome = steps.TickOutcome()
+    steps.open_due_cycles(env, obligation, outcome)
+    steps.enqueue_and_close(env, obligation, outcome)
+    digests = queue_weekly_digests(
         env.defs, env.sessions, env.renderer, env.mail_domain, env.today, env.now
     )
+    logger = run_log()
+    if outcome.opened:
+        logger.info("%s: đã mở kỳ %s.", about(obligation), periods(obligation, outcome.opened))
+    logger.info(
+        "%s: xếp %d thư vào hộp thư đi%s; đóng kỳ %s.",
+        about(obligation),
+        outcome.enqueued,
+        f" và {digests} thư tổng hợp tuần" if digests else "",
+        periods(obligation, outcome.closed),
+    )
+    if outcome.skipped:
+        skipped = [key.split(":")[1] for key in outcome.skipped if key.count(":") >= 3]
+        logger.warning(
+            "%s: %d thư không gửi được vì cơ quan chưa có địa chỉ thư: %s. Bổ sung địa chỉ "
+            "trong bodies.yaml.",
+            about(obligation),
+            len(outcome.skipped),
+            body_names(env.defs, dict.fromkeys(skipped)),
+        )
+    return outcome
 
 
 @task(name="drain-outbox", retries=3, retry_delay_seconds=[10, 30, 90], cache_policy=NO_CACHE)
 def drain_outbox() -> dict[str, object]:
     report = steps.drain_outbox(runtime.sessions(), runtime.sender(), policy=runtime.retry_policy())
-    logger = get_run_logger()
-    logger.info("Sent %d, failed %d (%s)", report.sent, report.failed, report.stopped_because)
+    logger = run_log()
+    logger.info(
+        "Đã gửi %d thư, %d thư lỗi (%s).",
+        report.sent,
+        report.failed,
+        stop_reason(report.stopped_because),
+    )
     if report.relay_down:
         logger.warning(
             "Không kết nối được máy chủ thư (%s): các thư chờ được gửi lại sau.", report.relay_down
         )
     for error in report.errors[:20]:
-        logger.warning("Not delivered: %s", error)
+        logger.warning("Thư chưa gửi được: %s", error)
     for letter in report.gave_up:
         logger.error(
             "Thư số %s gửi %s không tới nơi: %s", letter["id"], letter["body_id"], letter["error"]
@@ -87,18 +98,16 @@ def undelivered_message(delivery: dict[str, object]) -> str | None:
 
 @task(name="publish-status", cache_policy=NO_CACHE)
 def publish_status(obligation_id: str, as_of: dt.date) -> list[str]:
-    from prefect.artifacts import create_table_artifact
+    from prefect.artifacts import create_markdown_artifact
 
     env = runtime.tick_env(as_of)
     obligation = env.defs.obligations[obligation_id]
     keys = []
-    for key, title, table in status_tables(env, obligation):
-        create_table_artifact(table=table, key=key, description=title)
+    for key, title, markdown in status_artifacts(env, obligation):
+        create_markdown_artifact(markdown=markdown, key=key, description=title)
         keys.append(key)
     if not keys:
         # A quiet day still leaves a trace an operator can read: nothing open, and what is next.
-        from prefect.artifacts import create_markdown_artifact
-
         key = artifact_key(obligation_id, "trang-thai")
         create_markdown_artifact(
             markdown=quiet_status(env, obligation),

@@ -7,7 +7,7 @@ import base64
 import datetime as dt
 from typing import Literal
 
-from prefect import get_run_logger, task
+from prefect import task
 from prefect.artifacts import create_image_artifact, create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.input import RunInput
@@ -21,6 +21,7 @@ from reports.consolidate import rule_text, upstreams
 from reports.office import Office
 from reports.wording import amount
 from tasks import runtime
+from tasks.oplog import period_label, run_log, stop_reason
 from tasks.status import artifact_key
 
 APPROVE = "Phê duyệt, gửi báo cáo"
@@ -83,11 +84,11 @@ def draft(job: steps.Job, round_: int) -> AnnualDocuments:
             key=f"{key}-bieu-do",
             description=f"Tỷ lệ nộp đúng hạn năm {job.year} theo cơ quan",
         )
-    get_run_logger().info(
-        "Draft %d of %s · %s v%d: %d/%d bodies reported",
+    run_log().info(
+        "Dự thảo lần %d của «%s» %s (bản %d): %d/%d cơ quan đã báo cáo.",
         round_,
-        job.obligation.id,
-        job.period_key,
+        job.obligation.title,
+        period_label(job.obligation, job.period_key),
         job.version,
         docs.bodies_reported,
         docs.bodies_expected,
@@ -98,12 +99,15 @@ def draft(job: steps.Job, round_: int) -> AnnualDocuments:
 @task(name="drain-documents", retries=3, retry_delay_seconds=[10, 30, 90], cache_policy=NO_CACHE)
 def drain_documents() -> dict[str, int | str]:
     report = drain_document_letters(runtime.sessions(), runtime.sender())
-    logger = get_run_logger()
+    logger = run_log()
     logger.info(
-        "Documents sent %d, failed %d (%s)", report.sent, report.failed, report.stopped_because
+        "Đã gửi %d thư kèm văn bản, %d thư lỗi (%s).",
+        report.sent,
+        report.failed,
+        stop_reason(report.stopped_because),
     )
     for error in report.errors[:20]:
-        logger.warning("Not delivered: %s", error)
+        logger.warning("Thư chưa gửi được: %s", error)
     return {"sent": report.sent, "failed": report.failed, "stopped": report.stopped_because}
 
 
@@ -117,14 +121,23 @@ def send_draft(
 @task(name="note-return", retries=2, cache_policy=NO_CACHE)
 def note_return(job: steps.Job, round_: int, comment: str, who: str) -> None:
     steps.note_return(office(), job, round_, comment, who)
-    get_run_logger().info("Draft %d returned by %s: %s", round_, who, comment)
+    run_log().info("Dự thảo lần %d bị %s trả lại: %s", round_, who, comment)
 
 
 @task(name="send-report", retries=2, retry_delay_seconds=10, cache_policy=NO_CACHE)
 def finalize(job: steps.Job, signing: Signing, approver: str) -> AnnualDocuments:
     docs = steps.finalize(office(), job, signing, approver)
-    get_run_logger().info("Approved by %s: %s sent and archived", approver, docs.docx.name)
+    run_log().info("%s đã phê duyệt: đã gửi và lưu trữ %s.", approver, docs.docx.name)
     return docs
+
+
+def waiting_message(job: steps.Job, round_: int) -> str:
+    """The suspended run's state message: what it waits for and who must act."""
+    lead = steps.lead(office(), job)
+    return (
+        f"Chờ {lead.name} phê duyệt dự thảo lần {round_} «{job.title}» (bản {job.version}): "
+        "mở lượt chạy này, bấm Tiếp tục (Resume), chọn phê duyệt hoặc trả lại kèm ý kiến."
+    )
 
 
 def approval_form(job: steps.Job, docs: AnnualDocuments, round_: int) -> type[RunInput]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from prefect import get_run_logger, task
+from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.deployments import run_deployment
 from prefect.events import emit_event
@@ -18,6 +18,7 @@ from prefect.events import emit_event
 from engine.decisions import HandOff
 from engine.ledger import cycles as ledger_cycles
 from tasks import runtime
+from tasks.oplog import run_log
 
 
 def handoff_parameters(
@@ -35,7 +36,7 @@ def handoff_parameters(
 
 @task(name="hand-off", retries=2, retry_delay_seconds=10, cache_policy=NO_CACHE)
 def hand_off(obligation_id: str, handoffs: list[HandOff], as_of: dt.date) -> list[str]:
-    logger = get_run_logger()
+    logger = run_log()
     defs = runtime.definitions()
     started = []
     for handoff in handoffs:
@@ -55,9 +56,9 @@ def hand_off(obligation_id: str, handoffs: list[HandOff], as_of: dt.date) -> lis
             )
         except Exception as error:  # noqa: BLE001 - any failure leaves the hand-off pending
             logger.error(
-                "Hand-off of %s · %s to %s failed, will retry next tick: %s",
-                obligation_id,
+                "Chưa bàn giao được kỳ %s của %s cho %s (sẽ thử lại ở lượt chạy sau): %s",
                 handoff.period_key,
+                obligation_id,
                 name,
                 error,
             )
@@ -80,9 +81,9 @@ def hand_off(obligation_id: str, handoffs: list[HandOff], as_of: dt.date) -> lis
                 },
             )
         logger.info(
-            "Handed off %s · %s (version %d) to %s: run %s",
-            obligation_id,
+            "Đã bàn giao kỳ %s của %s (lần %d) cho %s: lượt chạy %s.",
             handoff.period_key,
+            obligation_id,
             handoff.version,
             name,
             run.name,

@@ -110,6 +110,31 @@ def tick_env(as_of: dt.date | None) -> TickEnv:
     )
 
 
+def alert_failed_letters() -> int:
+    """Tell the operators, once each, of letters the outbox gave up on."""
+    from notifications.operators import alert_failed_letters as alert
+
+    return alert(
+        sessions(),
+        renderer=renderer(),
+        mail_domain=mail_domain(),
+        signature=smtp_settings().mail_from_name,
+    )
+
+
+def alert(incident: object) -> bool:
+    """notifications.operators.alert_operators with this process's wiring."""
+    from notifications.operators import alert_operators
+
+    return alert_operators(
+        sessions(),
+        incident,
+        renderer=renderer(),
+        mail_domain=mail_domain(),
+        signature=smtp_settings().mail_from_name,
+    )
+
+
 def reset() -> None:
     """Forget the cached wiring (tests switch databases and settings between cases)."""
     for cached in (settings, definitions, sessions, renderer, smtp_settings, links):

@@ -94,9 +94,9 @@ def open_due_cycles(env: TickEnv, obligation: Obligation, outcome: TickOutcome) 
         if result.created:
             outcome.opened.append(opening.period.key)
             log.info(
-                "Opened %s · %s for %d bodies",
-                obligation.id,
-                opening.period.key,
+                "Mở kỳ %s của «%s» cho %d cơ quan.",
+                opening.period.label,
+                obligation.title,
                 len(opening.bodies),
             )
 
@@ -158,7 +158,13 @@ def enqueue_and_close(env: TickEnv, obligation: Obligation, outcome: TickOutcome
         message = _without_failing(message, failing)
         if not message.to:
             outcome.skipped.append(message.key)
-            log.warning("No address for %s: %s not sent", message.body_id, message.key)
+            log.warning(
+                "%s chưa có địa chỉ thư: thư %s không gửi được.",
+                env.defs.bodies[message.body_id].name
+                if message.body_id in env.defs.bodies
+                else message.body_id,
+                message.key,
+            )
             continue
         rendered = compose(env.renderer, env.defs, message, snapshot, env.today, env.links)
         headers = _reply_headers(env, message, snapshot)
@@ -191,10 +197,10 @@ def enqueue_and_close(env: TickEnv, obligation: Obligation, outcome: TickOutcome
         if result.closed_now:
             outcome.closed.append(close.period_key)
             log.info(
-                "Closed %s · %s; missing: %s",
-                obligation.id,
+                "Đóng kỳ %s của «%s»; cơ quan chưa nộp: %s.",
                 close.period_key,
-                ", ".join(result.missing_bodies) or "none",
+                obligation.title,
+                ", ".join(result.missing_bodies) or "không",
             )
     outcome.handoffs.extend(decision.handoffs)
 

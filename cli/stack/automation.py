@@ -69,3 +69,29 @@ async def ensure_for_deployment(client: PrefectClient) -> UUID:
     """The deploy path: find the notify deployment by name, then ensure the automation."""
     deployment = await client.read_deployment_by_name(f"{NOTIFY_FLOW}/{NOTIFY_FLOW}")
     return await ensure_failure_automation(client, deployment.id)
+
+
+async def apply_parameter_schemas(client: PrefectClient, specs: list) -> int:
+    """Give deployments made by `prefect deploy` our parameter schemas (it derives its own
+    from the flow's signature and ignores one in prefect.yaml); returns how many were updated."""
+    from prefect.client.schemas.actions import DeploymentUpdate
+    from prefect.exceptions import ObjectNotFound
+    from prefect.utilities.callables import ParameterSchema
+
+    updated = 0
+    for spec in specs:
+        if not spec.parameter_schema:
+            continue
+        try:
+            deployment = await client.read_deployment_by_name(spec.full_name)
+        except ObjectNotFound:
+            continue
+        await client.update_deployment(
+            deployment.id,
+            DeploymentUpdate(
+                parameter_openapi_schema=ParameterSchema(**spec.parameter_schema),
+                enforce_parameter_schema=True,
+            ),
+        )
+        updated += 1
+    return updated

@@ -55,6 +55,11 @@ class StackPaths:
         return self.stack_dir / "children.json"
 
     @property
+    def prefect_api(self) -> Path:
+        """JSON: the API address of the Prefect server `kehoach up` runs (see cli.stack.api)."""
+        return self.stack_dir / "prefect.json"
+
+    @property
     def lock(self) -> Path:
         return self.stack_dir / "up.lock"
 

@@ -19,9 +19,11 @@ from pathlib import Path
 
 import httpx
 
+from cli.stack.api import forget_stack_api, record_stack_api
 from cli.stack.processes import Child, cmdline, emit, stop_recorded
 from cli.stack.state import StackPaths, read_json, take_snapshot, write_json
 from engine.settings import REPO_ROOT, Settings
+from notifications.operators import DEFAULT_OPERATOR_MAILBOX
 
 
 @dataclass(frozen=True)
@@ -96,10 +98,21 @@ class Supervisor:
         finally:
             self._lock_file.close()  # releases the lock
 
+    def warn_without_operators(self) -> None:
+        """Outside the embedded mail sink, failures must reach someone: say so at start."""
+        if self.options.mail_sink or os.environ.get("KEHOACH_OPERATOR_EMAILS", "").strip():
+            return
+        emit(
+            "Cảnh báo: chưa đặt KEHOACH_OPERATOR_EMAILS (địa chỉ thư của cán bộ vận hành, cách "
+            "nhau bởi dấu phẩy): khi lượt chạy lỗi, thư không gửi được hoặc địa chỉ bị trả lại, "
+            "sẽ không ai được báo."
+        )
+
     def _run_locked(self) -> int:
+        self.warn_without_operators()
         for line in stop_recorded((read_json(self.paths.children) or {}).get("children", [])):
             emit(f"Đã dừng tiến trình còn sót từ lần chạy trước: {line}")
-        for stale in (self.paths.current, self.paths.reload_result):
+        for stale in (self.paths.current, self.paths.reload_result, self.paths.prefect_api):
             stale.unlink(missing_ok=True)
         self.check_ports()
         taken = take_snapshot(self.source, self.paths)
@@ -169,6 +182,8 @@ class Supervisor:
             # delivers into var/maildir for the intake flow.
             domain = env.get("KEHOACH_MAIL_FROM", "kehoach@localhost").rpartition("@")[2]
             env.setdefault("KEHOACH_REPLY_TO", f"nop@{domain}")
+            # Failures reach a mailbox the mail page shows, not nobody.
+            env.setdefault("KEHOACH_OPERATOR_EMAILS", DEFAULT_OPERATOR_MAILBOX)
         env.update(extra)
         return env
 
@@ -230,6 +245,8 @@ class Supervisor:
             else:
                 emit("Cổng thông tin chưa có trong phiên bản này (lệnh `kehoach portal`): bỏ qua.")
         self.wait_for("máy chủ Prefect", server, self.prefect_ready)
+        # From now on `kehoach tick` and the other commands use this server by default.
+        record_stack_api(self.paths, self.api_url)
         self.wait_for("các triển khai", serving, self.paths.reload_result.exists)
         if self.portal is not None:
             self.wait_for("cổng thông tin", self.portal, self.portal_ready)
@@ -343,6 +360,7 @@ class Supervisor:
             child.stop()
         left = [pid for child in self.children for pid in child.leftovers()]
         self.paths.current.unlink(missing_ok=True)
+        forget_stack_api(self.paths)
         if left:
             emit(f"Cảnh báo: còn tiến trình chưa dừng: {left}")
         else:

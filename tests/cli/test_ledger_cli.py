@@ -168,3 +168,22 @@ def test_waive(operator) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert states(operator)["ubnd-son-duong"] == "waived"
+
+
+def test_status_names_bodies_totals_each_cycle_and_refuses_bad_filters(operator) -> None:
+    waived = operator("waive", "quarterly-report", "2026-Q1", "so-noi-vu", "--reason", "Sáp nhập")
+    assert waived.returncode == 0, waived.stderr
+    result = operator("status", "--as-of", "2026-03-25")
+    assert result.returncode == 0, result.stderr
+    assert "Sở Tư pháp" in result.stdout and "so-tu-phap" not in result.stdout
+    assert (
+        "Tổng quarterly-report kỳ 2026-Q1: 3 cơ quan — đã nộp 0, quá hạn chưa nộp 2, "
+        "chưa nộp 0, miễn nộp 1."
+    ) in result.stdout
+    unknown = operator("status", "--obligation", "nope")
+    assert unknown.returncode == 1
+    assert "không có nghĩa vụ 'nope'" in unknown.stderr and "Traceback" not in unknown.stderr
+    malformed = operator("status", "--period", "abc")
+    assert malformed.returncode == 1 and "mã kỳ 'abc' không hợp lệ" in malformed.stderr
+    wrong_cadence = operator("status", "--obligation", "quarterly-report", "--period", "2026-03")
+    assert wrong_cadence.returncode == 1 and "mã kỳ '2026-03' không hợp lệ" in wrong_cadence.stderr

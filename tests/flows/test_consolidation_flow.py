@@ -116,6 +116,8 @@ def test_handoff_wait_approve_send_then_amend(flows_env, tmp_path) -> None:
     run_id = waiting_run(handed[0], work(consolidation, deployment))
     run = flow_run(run_id)
     assert state_of(run_id) == "PAUSED" and pauses(run_id) == 1
+    assert run["state"]["message"].startswith("Chờ "), run["state"]
+    assert "phê duyệt dự thảo lần 1" in run["state"]["message"]
     assert run["deployment_id"] == deployment
     assert run["parameters"] == {
         "obligation": "annual-consolidation",

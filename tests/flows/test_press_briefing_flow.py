@@ -138,7 +138,13 @@ def test_briefing_pack_minutes_and_follow_ups(flows_env) -> None:
             timeout=0,
         )
         run_id = str(run.id)
-        wait_until_suspended(run_id)
+        suspended = wait_until_suspended(run_id)
+        # The UI says what the run waits for and who must act.
+        message = suspended["state"]["message"]
+        assert message.startswith(
+            "Chờ nhập biên bản Hội nghị giao ban báo chí tháng 3 năm 2026 (họp ngày 23/03/2026)"
+        ), message
+        assert "bấm Tiếp tục (Resume)" in message
         schema = input_schema(run_id)
         assert schema["properties"]["ngay_to_chuc"]["title"] == "Ngày tổ chức hội nghị"
         assert schema["properties"]["ngay_to_chuc"]["default"] == "2026-03-23"

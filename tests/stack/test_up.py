@@ -11,6 +11,7 @@ import importlib
 import importlib.util
 import inspect
 import json
+import re
 import time
 
 import httpx
@@ -78,6 +79,11 @@ def test_one_deployment_per_obligation_with_schedule_tags_and_description(stack:
         assert deployment["description"].startswith(want["title"]), name
         assert deployment["parameters"] == {"obligation": name.split("/", 1)[1]}
         assert deployment["paused"] is False
+        # The obligation is a choice among the definitions' obligations, titled in Vietnamese.
+        schema = deployment["parameter_openapi_schema"]["properties"]
+        assert schema["obligation"]["enum"] == sorted(o.split("/")[1] for o in expected)
+        assert schema["obligation"]["title"] == "Nghĩa vụ"
+        assert deployment["enforce_parameter_schema"] is True
     assert "notify-operators/notify-operators" in served
     # The embedded stack takes replies (a local intake mailbox): its intake reads them often.
     assert schedules_of(served["intake/intake"]) == [("*/5 * * * *", "Asia/Ho_Chi_Minh")]
@@ -87,24 +93,72 @@ def test_one_deployment_per_obligation_with_schedule_tags_and_description(stack:
     assert automation["trigger"]["match_related"]["prefect.resource.id"] == "prefect.tag.kehoach"
 
 
+ENGLISH = re.compile(
+    r"\b(the|and|of|for|queued|sent|opened|closed|nothing|none|failed|messages?|run)\b", re.I
+)
+
+
+def test_a_misspelt_obligation_is_refused_before_any_run_starts(stack: Stack) -> None:
+    api = stack.api
+    deployment = api.deployments()["collect/annual-results-report"]
+    refused = api.http.post(
+        f"{api.url}/deployments/{deployment['id']}/create_flow_run",
+        json={"parameters": {"obligation": "annual-results-reprt", "as_of": "2026-11-25"}},
+    )
+    assert refused.status_code in (409, 422), refused.text
+    assert "annual-results-reprt" in refused.text
+    bad_date = api.http.post(
+        f"{api.url}/deployments/{deployment['id']}/create_flow_run",
+        json={"parameters": {"obligation": "annual-results-report", "as_of": "2026-13-45"}},
+    )
+    assert bad_date.status_code in (409, 422), bad_date.text
+    started = {
+        "flow_runs": {
+            "deployment_id": {"any_": [deployment["id"]]},
+            "state": {"type": {"not_any_": ["SCHEDULED"]}},
+        }
+    }
+    assert api.post("/flow_runs/filter", started) == []
+
+
 def test_a_triggered_run_completes_with_its_artifact_and_a_failed_one_emails_operators(
     stack: Stack,
 ) -> None:
     api = stack.api
     deployment = api.deployments()[f"collect/{RUN_OBLIGATION}"]
     good = api.run(deployment, {"obligation": RUN_OBLIGATION, "as_of": RUN_DAY})
-    bad = api.run(deployment, {"obligation": "khong-ton-tai", "as_of": RUN_DAY})
+    # What the schema now refuses can still come from a client that skips it: the run fails
+    # with one Vietnamese line.
+    bad = api.post(
+        f"/deployments/{deployment['id']}/create_flow_run",
+        {
+            "parameters": {"obligation": "khong-ton-tai", "as_of": RUN_DAY},
+            "enforce_parameter_schema": False,
+        },
+    )["id"]
     finished = api.wait_final(good)
     assert finished["state_type"] == "COMPLETED", finished["state"]
     assert finished["name"] == f"{RUN_OBLIGATION} · {RUN_PERIOD}"
     assert set(finished["tags"]) >= {"kehoach", f"obligation:{RUN_OBLIGATION}"}
     artifacts = api.artifacts(good)
     assert [a["key"] for a in artifacts] == [f"{RUN_OBLIGATION}-{RUN_PERIOD}"]
-    data = artifacts[0]["data"]
-    rows = json.loads(data) if isinstance(data, str) else data
-    assert rows and rows[0]["Cơ quan"] and rows[0]["Trạng thái"], data
+    markdown = artifacts[0]["data"]
+    assert "| **Tổng** |" in markdown and "Cơ quan còn nợ" in markdown, markdown
 
-    assert api.wait_final(bad)["state_type"] == "FAILED"
+    # The operators' log of the run: Vietnamese sentences, no English ones from kehoach.
+    def operators_log() -> list[str]:
+        logs = api.post("/logs/filter", {"logs": {"flow_run_id": {"any_": [good]}}})
+        ours = [log["message"] for log in logs if log["name"].startswith("kehoach")]
+        return ours if len(ours) >= 3 else []
+
+    ours = wait_until(operators_log, 30, "the run's log lines from kehoach")
+    assert not [line for line in ours if ENGLISH.search(line)], ours
+    assert any("tháng 3 năm 2026" in line for line in ours), ours
+
+    failed = api.wait_final(bad)
+    assert failed["state_type"] == "FAILED"
+    message = failed["state"]["message"]
+    assert message.startswith("Không có nghĩa vụ 'khong-ton-tai'") and "\n" not in message
     mail = stack.var_dir / "mail"
 
     def operators_letter():
@@ -114,11 +168,25 @@ def test_a_triggered_run_completes_with_its_artifact_and_a_failed_one_emails_ope
     assert len(letters) == 1
     assert letters[0].subject.startswith("[Cần xử lý] Lượt chạy khong-ton-tai")
     text = message_body(read_message(letters[0].path)).text
-    assert "unknown obligation 'khong-ton-tai'" in text and f"/runs/flow-run/{bad}" in text
+    assert "Không có nghĩa vụ 'khong-ton-tai'" in text and f"/runs/flow-run/{bad}" in text
     # The good run's request reached the sink too, addressed to the body, not the operators.
     assert any(m.subject.startswith("[Yêu cầu]") for m in list_messages(mail)), [
         m.subject for m in list_messages(mail)
     ]
+
+
+def test_tick_without_prefect_variables_runs_on_the_stacks_server(stack: Stack) -> None:
+    assert not [k for k in stack.env if k.startswith("PREFECT_API")]
+    result = stack.kehoach("tick", "--as-of", "2026-11-25", "--obligation", "annual-results-report")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "máy chủ Prefect của `kehoach up` đang chạy" in result.stdout
+    assert "Starting temporary server" not in result.stdout + result.stderr
+    runs = stack.api.post(
+        "/flow_runs/filter",
+        {"flow_runs": {"name": {"any_": ["annual-results-report · 2026"]}}},
+    )
+    assert len(runs) == 1 and runs[0]["state_type"] == "COMPLETED", runs
+    assert "obligation:annual-results-report" in runs[0]["tags"]
 
 
 def test_the_portal_and_the_mail_page_answer(stack: Stack) -> None:
