@@ -16,6 +16,7 @@ from engine.ledger.models import OutboxMessage
 from engine.ledger.states import InboxState
 from engine.ledger.transactions import committing, writing
 from notifications.intake_match import Outcome
+from notifications.operators import alert_operators, bounce_alert
 from notifications.receipts import Desk
 
 log = logging.getLogger("kehoach.intake")
@@ -87,6 +88,15 @@ def record_bounce(desk: Desk, mail: replies.Incoming, now: dt.datetime) -> Outco
         return Outcome(mail.message_id, InboxState.bounce.value, reason, duplicate=True)
     if marks and not bounce.delayed:
         log.warning("Không liên lạc được: %s", reason)
+        # One alert per failed address and original letter: the outbox key dedups repeats.
+        for address in sorted({a for _, a in marks}):
+            alert_operators(
+                desk.sessions,
+                bounce_alert(address, bounce.original_message_id or mail.message_id, reason),
+                renderer=desk.renderer,
+                mail_domain=desk.mail_domain,
+                now=now,
+            )
     body = marks[0][0] if marks else None
     return Outcome(
         mail.message_id, InboxState.bounce.value, reason, mail.from_addr, mail.subject, body

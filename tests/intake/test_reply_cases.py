@@ -170,6 +170,14 @@ def test_delivery_report_marks_the_address_and_stops_the_chase(world):
     with runtime.sessions()() as session:
         [failing] = failing_addresses(session)
     assert (failing.body_id, failing.address, failing.source) == ("so-tu-phap", STP, "dsn")
+    from notifications.operators import alerts_sent
+
+    # The operators are told once, and a second report of the same bounce tells nobody again.
+    world.append(dsn(letter, STP))
+    world.intake()
+    with runtime.sessions()() as session:
+        told = alerts_sent(session, "bounce")
+    assert len(told) == 1 and STP in told[0]["subject"]
     before = len(world.letters())
     tick("2026-03-16")  # the reminder rung: the others are chased, the dead address is not
     new = world.letters()[before:]
