@@ -316,7 +316,7 @@ def main(
         env = {
             "KEHOACH_DATABASE_URL": f"sqlite:///{tmp}/ledger.db",
             "KEHOACH_VAR_DIR": f"{tmp}/var",
-            "KEHOACH_SECRET_KEY": "portal-benchmark",
+            "KEHOACH_SECRET_KEY": "portal-benchmark-secret-key-of-32-bytes",
             "KEHOACH_DEFINITIONS": str(REPO / "definitions"),
             "KEHOACH_PORTAL_URL": base,
             "KEHOACH_MAIL_FROM": "kehoach@tuyenquang.example",
