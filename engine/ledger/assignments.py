@@ -363,7 +363,6 @@ def _review(
         assignment.updated_at = now
         if new_link:
             assignment.link_revision = (assignment.link_revision or 0) + 1
-            data["link_revision"] = assignment.link_revision
         record_event(
             session,
             event_kind,

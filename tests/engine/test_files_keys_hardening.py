@@ -3,14 +3,12 @@ attachments; the link-signing key; links with odd digits and revision rounds."""
 
 from __future__ import annotations
 
-import bz2
 import io
 import os
 import threading
 import time
 import tracemalloc
 import zipfile
-import zlib
 from pathlib import Path
 
 import pytest
