@@ -49,11 +49,14 @@ def _private_file(path: Path) -> None:
     outbox keeps every live link in its letters. SQLite's -wal and -shm files copy its mode."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     try:
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
-        if path.stat().st_mode & 0o077:
+        # Never open (and close) an existing ledger here: closing any descriptor of a SQLite
+        # file drops the POSIX locks this process's connections hold on it.
+        if not path.exists():
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        elif path.stat().st_mode & 0o077:
             path.chmod(0o600)
     except OSError:
-        pass  # not ours, or read-only: SQLite reports what matters when it opens it
+        pass  # created meanwhile, not ours, or read-only: SQLite reports what matters
 
 
 def make_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
