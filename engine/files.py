@@ -89,7 +89,13 @@ def _zip_kind(data: bytes, clean: str) -> str | None:
     if data.count(b"PK\x01\x02") > MAX_ZIP_MEMBERS:
         raise FileRefused(f"Tệp '{clean}' chứa quá nhiều thành phần nén.")
     try:
-        with zipfile.ZipFile(BytesIO(data)) as archive:
+        archive_file = zipfile.ZipFile(BytesIO(data))
+    except zipfile.BadZipFile:
+        return None  # not an archive at all: not a document of ours
+    except ARCHIVE_ERRORS as error:
+        raise FileRefused(f"Tệp '{clean}' là tệp nén bị hỏng, không đọc được.") from error
+    try:
+        with archive_file as archive:
             members = archive.infolist()
             _check_members(members, clean)
             names = {m.filename for m in members}
