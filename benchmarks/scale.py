@@ -91,7 +91,7 @@ def environment(work: Path, definitions: Path, smtp_port: int) -> dict[str, str]
     return {
         "KEHOACH_DATABASE_URL": f"sqlite:///{work / 'ledger.db'}",
         "KEHOACH_VAR_DIR": str(work / "var"),
-        "KEHOACH_SECRET_KEY": "benchmark-secret",
+        "KEHOACH_SECRET_KEY": "benchmark-secret-key-of-at-least-32-bytes",
         "KEHOACH_MAIL_FROM": MAIL_FROM,
         "KEHOACH_DEFINITIONS": str(definitions),
         "KEHOACH_SMTP_HOST": "127.0.0.1",

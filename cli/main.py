@@ -3,6 +3,9 @@ that need them, so `kehoach validate` stays fast and Prefect-free."""
 
 from __future__ import annotations
 
+import os
+import sys
+
 import typer
 
 from cli import (
@@ -53,7 +56,16 @@ intake_cmds.register(app)
 
 
 def main() -> None:
-    app()
+    # Everything kehoach writes (the ledger, the outbox's live links, attachments, the signing
+    # key, logs) is private to the service user: no other local account may read a live link.
+    os.umask(0o077)
+    from engine.tokens import SecretKeyInvalid
+
+    try:
+        app()
+    except SecretKeyInvalid as error:
+        print(f"Lỗi: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

@@ -41,6 +41,7 @@ def deliver() -> object:
 def build_app(definitions: Path | None = None):
     """The portal app wired from the environment; also a uvicorn factory (`--factory`)."""
     from portal.app import PortalConfig, create_app
+    from portal.limits import RateLimits
     from portal.settings import PortalSettings
     from tasks import runtime
 
@@ -50,12 +51,17 @@ def build_app(definitions: Path | None = None):
         credential = settings.operator_credential()
     except ValueError as error:
         fail(f"cấu hình tài khoản vận hành không hợp lệ: {error}")
+    try:
+        limits = RateLimits.from_env()
+    except ValueError as error:
+        fail(f"cấu hình giới hạn của cổng tiếp nhận không hợp lệ: {error}")
     config = PortalConfig(
         desk=desk,
         secret=runtime.links().secret,
         operator=credential,
         deliver=deliver,
         base_path=settings.portal_base_path,
+        limits=limits,
     )
     return create_app(config)
 

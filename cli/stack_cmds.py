@@ -45,7 +45,16 @@ def _paths():
 
 
 def up(
-    host: str = typer.Option("127.0.0.1", "--host", help="Địa chỉ lắng nghe của mọi dịch vụ."),
+    host: str = typer.Option(
+        "127.0.0.1", "--host", help="Địa chỉ lắng nghe của cổng thông tin (các cơ quan truy cập)."
+    ),
+    prefect_host: str = typer.Option(
+        "127.0.0.1",
+        "--prefect-host",
+        envvar="KEHOACH_PREFECT_HOST",
+        help="Địa chỉ của máy chủ Prefect và hộp thư thử nghiệm; ngoài 127.0.0.1 cần "
+        "PREFECT_SERVER_API_AUTH_STRING.",
+    ),
     prefect_port: int = typer.Option(
         4200, "--prefect-port", envvar="KEHOACH_PREFECT_PORT", help="Cổng máy chủ Prefect."
     ),
@@ -64,19 +73,32 @@ def up(
     portal: bool = typer.Option(True, "--portal/--no-portal", help="Chạy cổng thông tin."),
 ) -> None:
     """Chạy toàn bộ hệ thống trên máy này: Prefect, các triển khai, cổng thông tin, hộp thư."""
-    from cli.stack.supervisor import StackError, StackOptions, run_stack
+    from cli.stack.supervisor import StackError, StackOptions, check_prefect_host, run_stack
     from engine.ledger.db import upgrade
 
     for port in (prefect_port, portal_port, smtp_port, mail_port):
         if not 0 < port < 65536:
             fail(f"cổng không hợp lệ: {port}", 2)
+    try:
+        check_prefect_host(prefect_host)
+    except StackError as error:
+        fail(str(error), 2)
     settings = _settings()
     load_or_exit(settings.definitions)
     try:
         upgrade(settings.ledger_url)
     except Exception as error:  # noqa: BLE001 - a clear message beats a traceback here
         fail(f"không nâng cấp được sổ theo dõi ({settings.ledger_url.split('@')[-1]}): {error}")
-    options = StackOptions(host, prefect_port, portal_port, smtp_port, mail_port, mail_sink, portal)
+    options = StackOptions(
+        host,
+        prefect_port,
+        portal_port,
+        smtp_port,
+        mail_port,
+        mail_sink,
+        portal,
+        prefect_host=prefect_host,
+    )
     try:
         code = run_stack(options, settings)
     except StackError as error:

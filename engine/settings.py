@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -17,8 +18,11 @@ class Settings(BaseSettings):
     var_dir: Path = REPO_ROOT / "var"
     database_url: str | None = None
     portal_url: str = "http://127.0.0.1:8080"
-    secret_key: str | None = None
+    # Held as SecretStr so that a repr or a log of the settings never shows it.
+    secret_key: SecretStr | None = None
     timezone: str = "Asia/Ho_Chi_Minh"
+    # At most one receipt email per assignment within this many seconds (a flood is folded).
+    receipt_interval_seconds: float = 120.0
     # Where attachments are stored (content-addressed); default: files/ under var_dir.
     files_dir: Path | None = None
     # Delivery: the first wait after a transient failure (doubling up to the ceiling), and how

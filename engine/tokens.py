@@ -11,6 +11,8 @@ import hmac
 import os
 import re
 import secrets
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -26,54 +28,121 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+MIN_SECRET_BYTES = 32
+_NUMBER = re.compile(r"[0-9]+")
+
+
+class SecretKeyInvalid(ValueError):
+    """The link-signing key is missing, empty or too short to be trusted."""
+
+
+@dataclass(frozen=True)
+class LinkGrant:
+    """What a verified link grants: an assignment, until a date, for one revision round."""
+
+    assignment_id: int
+    expires_on: dt.date
+    revision: int = 0
+
+
 def _signature(secret: str, payload: str) -> str:
     digest = hmac.new(secret.encode("utf-8"), payload.encode("ascii"), hashlib.sha256).digest()
     return _b64(digest[:20])
 
 
-def sign(assignment_id: int, expires_on: dt.date, secret: str) -> str:
-    """'<assignment>.<yyyymmdd>.<hmac>': short enough for an email, opaque enough to trust."""
+def sign(assignment_id: int, expires_on: dt.date, secret: str, revision: int = 0) -> str:
+    """'<assignment>.<yyyymmdd>[.<revision>].<hmac>': short enough for an email, opaque enough to
+    trust. Revision 0 (before any return for revision) keeps the original three-part form."""
     payload = f"{assignment_id}.{expires_on:%Y%m%d}"
+    if revision:
+        payload += f".{revision}"
     return f"{payload}.{_signature(secret, payload)}"
 
 
-def verify(token: str, secret: str, today: dt.date) -> int:
-    """The assignment id the token grants, or TokenError saying why not."""
+def read_link(token: str, secret: str) -> LinkGrant:
+    """What a token grants if its signature holds (the date is not compared), or TokenError."""
     parts = token.split(".")
-    if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit():
+    # [0-9]+, not str.isdigit: "²" is a digit to isdigit() but not to int().
+    if len(parts) not in (3, 4) or not all(_NUMBER.fullmatch(p) for p in parts[:-1]):
         raise TokenError("Đường dẫn không hợp lệ.")
-    payload = f"{parts[0]}.{parts[1]}"
-    if not hmac.compare_digest(_signature(secret, payload), parts[2]):
+    if len(parts[0]) > 15 or len(parts[1]) != 8 or (len(parts) == 4 and len(parts[2]) > 6):
+        raise TokenError("Đường dẫn không hợp lệ.")
+    payload = ".".join(parts[:-1])
+    # As bytes: compare_digest refuses a non-ASCII str ('é') with a TypeError.
+    given = parts[-1].encode("utf-8", "replace")
+    if not hmac.compare_digest(_signature(secret, payload).encode("ascii"), given):
         raise TokenError("Đường dẫn không hợp lệ hoặc đã bị sửa đổi.")
     try:
         expires_on = dt.datetime.strptime(parts[1], "%Y%m%d").date()
     except ValueError as error:
         raise TokenError("Đường dẫn không hợp lệ.") from error
-    if today > expires_on:
+    revision = int(parts[2]) if len(parts) == 4 else 0
+    return LinkGrant(int(parts[0]), expires_on, revision)
+
+
+def verify(token: str, secret: str, today: dt.date) -> int:
+    """The assignment id the token grants, or TokenError saying why not."""
+    grant = read_link(token, secret)
+    if today > grant.expires_on:
         raise TokenError("Đường dẫn đã hết hạn: kỳ báo cáo đã đóng.")
-    return int(parts[0])
+    return grant.assignment_id
+
+
+def check_secret(key: str, source: str) -> str:
+    """The key if it is long enough to sign links, or SecretKeyInvalid in Vietnamese."""
+    if len(key.encode("utf-8")) < MIN_SECRET_BYTES:
+        raise SecretKeyInvalid(
+            f"Khóa ký đường liên kết ({source}) phải dài ít nhất {MIN_SECRET_BYTES} byte "
+            f"(hiện có {len(key.encode('utf-8'))}). Tạo khóa mới, ví dụ: "
+            'python -c "import secrets; print(secrets.token_urlsafe(32))".'
+        )
+    return key
 
 
 def load_or_create_secret(given: str | None, var_dir: Path) -> str:
-    """KEHOACH_SECRET_KEY when set; otherwise a key generated once into var/ and kept."""
-    if given:
-        return given
+    """KEHOACH_SECRET_KEY when set; otherwise a key generated once into var/ and kept.
+
+    The file is created exclusively with mode 0600 (never readable by others, not even for a
+    moment), and a key of fewer than 32 bytes, from either place, is refused.
+    """
+    if given is not None:
+        return check_secret(given, "KEHOACH_SECRET_KEY")
     path = var_dir / "secret_key"
-    if path.exists():
-        return path.read_text(encoding="ascii").strip()
-    var_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dir(var_dir)
     key = secrets.token_urlsafe(32)
-    temporary = path.with_name(f".secret_key.{os.getpid()}.{secrets.token_hex(4)}")
-    temporary.write_text(key, encoding="ascii")
-    temporary.chmod(0o600)
     try:
-        # Two processes starting together must agree on one key: the first link wins.
-        os.link(temporary, path)
+        # Two processes starting together must agree on one key: the first creation wins.
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         pass
-    finally:
-        temporary.unlink(missing_ok=True)
-    return path.read_text(encoding="ascii").strip()
+    else:
+        with os.fdopen(descriptor, "w", encoding="ascii") as created:
+            created.write(key)
+        return key
+    for _ in range(40):
+        try:
+            stored = path.read_text(encoding="ascii").strip()
+        except (OSError, UnicodeDecodeError) as error:
+            raise SecretKeyInvalid(
+                f"Không đọc được khóa ký đường liên kết {path}: {error}"
+            ) from error
+        if stored:
+            break
+        # Another process created the file an instant ago and is writing its key.
+        time.sleep(0.025)
+    return check_secret(stored, str(path))
+
+
+def make_private_dir(path: Path) -> Path:
+    """Create a directory (and parents) readable only by the service user; tighten an
+    existing one we own."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o700)
+    except OSError:
+        pass  # not ours (a shared mount): its owner decides
+    return path
 
 
 # Reply tokens travel in an address's local part (nop+<token>@…), which some mail systems

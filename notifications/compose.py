@@ -7,8 +7,9 @@ uses the same function with a captured transport, so simulated and live letters 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from zoneinfo import ZoneInfo
+
+from pydantic import SecretStr
 
 from engine.bodies import resolve_target, role_holder
 from engine.definitions.coverage import walk
@@ -41,17 +42,44 @@ RUNG_KINDS = ("reminder", "due-today", "overdue", "escalation")
 REPLY_KINDS = ("request", *RUNG_KINDS)
 
 
-@dataclass(frozen=True)
 class Links:
-    """How form links are made: the portal's base URL and the signing key."""
+    """How form links are made: the portal's base URL and the signing key (kept out of repr)."""
 
-    portal_url: str
-    secret: str
-    # The province's intake mailbox (KEHOACH_REPLY_TO); None: letters do not invite replies.
-    reply_mailbox: str | None = None
+    __slots__ = ("portal_url", "_key", "reply_mailbox")
 
-    def form_url(self, assignment_id: int, expires_on: dt.date) -> str:
-        return f"{self.portal_url.rstrip('/')}/s/{sign(assignment_id, expires_on, self.secret)}"
+    def __init__(
+        self, portal_url: str, secret: str | SecretStr, reply_mailbox: str | None = None
+    ) -> None:
+        self.portal_url = portal_url
+        self._key = secret if isinstance(secret, SecretStr) else SecretStr(secret)
+        # The province's intake mailbox (KEHOACH_REPLY_TO); None: letters do not invite replies.
+        self.reply_mailbox = reply_mailbox
+
+    @property
+    def secret(self) -> str:
+        return self._key.get_secret_value()
+
+    def __repr__(self) -> str:
+        return (
+            f"Links(portal_url={self.portal_url!r}, secret=SecretStr('**********'), "
+            f"reply_mailbox={self.reply_mailbox!r})"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Links)
+            and other.portal_url == self.portal_url
+            and other.secret == self.secret
+            and other.reply_mailbox == self.reply_mailbox
+        )
+
+    def __hash__(self) -> int:
+        return hash(self.portal_url)
+
+    def form_url(self, assignment_id: int, expires_on: dt.date, revision: int = 0) -> str:
+        """The personal link; `revision` counts the returns for revision so far."""
+        token = sign(assignment_id, expires_on, self.secret, revision)
+        return f"{self.portal_url.rstrip('/')}/s/{token}"
 
     def reply_invite(self, assignment_id: int) -> ReplyInvite | None:
         """The Reply-To (plus-address with the assignment's token) and the token, if replies
@@ -126,7 +154,7 @@ def _chase_context(
     }
     if kind in REPLY_KINDS:
         common["reply"] = links.reply_invite(assignment.id)
-    form_url = links.form_url(assignment.id, cycle.closes_on)
+    form_url = links.form_url(assignment.id, cycle.closes_on, assignment.link_revision)
     late_days = (today - assignment.due_on).days
     if kind == "request":
         rules = obligation.form.attachments

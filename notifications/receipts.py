@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine import files as attachments
@@ -22,7 +23,10 @@ from engine.ledger.assignments import (
     record_submission,
 )
 from engine.ledger.errors import NotFound
+from engine.ledger.models import OutboxMessage
 from engine.ledger.queries import StatusRow, status_rows
+from engine.ledger.states import OutboxState
+from engine.ledger.transactions import aware
 from engine.periods import period_for_key
 from notifications.compose import Links, obligation_ref, signature
 from notifications.contexts import Addressee, Answer, ReceiptContext, ReceivedFile
@@ -39,6 +43,8 @@ class Desk:
     links: Links
     mail_domain: str
     files_dir: Path
+    # At most one receipt email per assignment within this interval (see coalesce_receipt).
+    receipt_interval: dt.timedelta = dt.timedelta(minutes=2)
 
 
 def find_assignment(desk: Desk, obligation_id: str, period_key: str, body_id: str) -> StatusRow:
@@ -78,24 +84,24 @@ def submit(
     form = obligation.form
     values = validate_submission(form, data, attachments=len(uploads))
     problems = {}
+    checked: list[tuple[bytes, attachments.Inspected]] = []
     for index, (name, content) in enumerate(uploads):
         try:
-            attachments.check(content, name, list(form.attachments.types), form.attachments.max_mb)
+            found = attachments.inspect(
+                content, name, list(form.attachments.types), form.attachments.max_mb
+            )
+            checked.append((content, found))
         except attachments.FileRefused as refused:
             problems[f"file-{index}"] = str(refused)
     if problems:
         raise FormErrors(problems)
-    stored = [
-        attachments.store(
-            content, name, desk.files_dir, list(form.attachments.types), form.attachments.max_mb
-        )
-        for name, content in uploads
-    ]
+    # Each file was inspected once above; saving does not read its content again.
+    stored = [attachments.save(content, found, desk.files_dir) for content, found in checked]
     infos = [AttachmentInfo(s.file_name, s.content_type, s.size, s.sha256) for s in stored]
 
     def queue_receipt(session: Session, recorded: RecordedSubmission, cycle: CycleOfAnswer) -> None:
         row = receipt_message(desk, assignment, cycle, recorded, values, stored, today, now)
-        if row is not None:
+        if row is not None and not coalesce_receipt(session, row, now, desk.receipt_interval):
             ledger_outbox.add(session, [row], domain=desk.mail_domain, now=now)
 
     with desk.sessions() as session:
@@ -111,6 +117,44 @@ def submit(
             allow_late=allow_late,
             then=queue_receipt,
         )
+
+
+_OUTBOX = OutboxMessage.__table__.c
+LAST_RECEIPT_QUERY = (
+    select(_OUTBOX.id, _OUTBOX.state, _OUTBOX.claimed_by, _OUTBOX.created_at)
+    .where(
+        _OUTBOX.cycle_id == bindparam("cycle_id"),
+        _OUTBOX.body_id == bindparam("body_id"),
+        _OUTBOX.kind == "receipt",
+    )
+    .order_by(_OUTBOX.id.desc())
+    .limit(1)
+)
+
+
+def coalesce_receipt(
+    session: Session, row: Mapping[str, Any], now: dt.datetime, interval: dt.timedelta
+) -> bool:
+    """Fold this receipt into the assignment's last one when that was queued within
+    `interval`: a receipt still waiting to be sent is rewritten to describe the newest version;
+    one already on its way makes this one unnecessary (the receipt page shows every version).
+    True when folded, so that a flood of answers mails the body at most once per interval."""
+    last = session.execute(
+        LAST_RECEIPT_QUERY, {"cycle_id": row["cycle_id"], "body_id": row["body_id"]}
+    ).first()
+    if last is None or last.created_at is None or now - aware(last.created_at) >= interval:
+        return False
+    if last.state == OutboxState.pending.value and last.claimed_by is None:
+        session.execute(
+            update(OutboxMessage.__table__)
+            .where(
+                _OUTBOX.id == last.id,
+                _OUTBOX.state == OutboxState.pending.value,
+                _OUTBOX.claimed_by.is_(None),
+            )
+            .values(subject=row["subject"], text_body=row["text_body"], html_body=row["html_body"])
+        )
+    return True
 
 
 def receipt_message(

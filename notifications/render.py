@@ -7,6 +7,8 @@ can reword a built-in kind as well as add a new id. A custom kind without an `.h
 its plain text laid out in the shared HTML frame. The context each kind needs is documented in
 `notifications.contexts`.
 
+Every template renders in jinja2's ImmutableSandboxedEnvironment: an administrator's template
+cannot reach Python internals (`kehoach validate` rejects such a template with its line).
 Missing variables are errors (StrictUndefined), and so is a value that renders as None: an
 official letter must never say "None" or leave a blank where a date belongs.
 """
@@ -32,6 +34,7 @@ from jinja2 import (
     TemplateSyntaxError,
     Undefined,
 )
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
 
 from notifications.contexts import context_dict, split_overdue
@@ -91,7 +94,9 @@ def paragraphs(text: str) -> Markup:
 
 
 def _environment(loader: ChoiceLoader, autoescape: bool) -> Environment:
-    env = Environment(
+    # Administrators' templates override the built-in ones: a template is code, so every one of
+    # them runs in jinja2's immutable sandbox (no '__globals__', no 'os', no mutating a list).
+    env = ImmutableSandboxedEnvironment(
         loader=loader,
         autoescape=autoescape,
         undefined=StrictUndefined,

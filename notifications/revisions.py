@@ -56,8 +56,8 @@ def return_submission(
         raise InvalidInput(f"Ý kiến trả lại quá dài (tối đa {MAX_COMMENT_CHARS:,} ký tự).")
     with desk.sessions() as session:
         result = return_for_revision(session, assignment.assignment_id, comment, who=who, now=now)
-        state = result.state
-    queued = queue_returned(desk, assignment, comment, today, now)
+        state, revision = result.state, result.link_revision
+    queued = queue_returned(desk, assignment, comment, today, now, revision)
     return Review(assignment.assignment_id, state, assignment.latest_version, queued)
 
 
@@ -67,9 +67,15 @@ def revision_due_on(assignment: StatusRow, today: dt.date) -> dt.date:
 
 
 def queue_returned(
-    desk: Desk, assignment: StatusRow, comment: str, today: dt.date, now: dt.datetime
+    desk: Desk,
+    assignment: StatusRow,
+    comment: str,
+    today: dt.date,
+    now: dt.datetime,
+    revision: int = 0,
 ) -> int:
-    """Render and enqueue the letter; keyed by version, so returning twice queues it once."""
+    """Render and enqueue the letter; keyed by version, so returning twice queues it once.
+    Its link is signed for `revision` (the return's round): earlier links answer 410."""
     obligation = desk.defs.obligations[assignment.obligation_id]
     body = desk.defs.bodies.get(assignment.body_id)
     if body is None or not body.mailboxes.to:
@@ -83,7 +89,7 @@ def queue_returned(
         period_label=period_label(obligation, cycle),
         due_on=revision_due_on(assignment, today),
         signature=signature(desk.defs, obligation, today),
-        form_url=desk.links.form_url(assignment.assignment_id, cycle.closes_on),
+        form_url=desk.links.form_url(assignment.assignment_id, cycle.closes_on, revision),
         version=assignment.latest_version,
         operator_comment=comment,
     )

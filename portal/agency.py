@@ -7,7 +7,7 @@ Vietnamese page with a 4xx status and leaves the ledger and the file store untou
 
 from __future__ import annotations
 
-import datetime as dt
+import re
 from dataclasses import dataclass
 
 from fastapi import APIRouter, Request
@@ -18,16 +18,17 @@ from engine.forms import FormErrors
 from engine.ledger.errors import CycleClosed, InvalidInput, InvalidTransition, NotFound
 from engine.ledger.results import SubmissionView
 from engine.ledger.states import AssignmentState
-from engine.tokens import TokenError, verify
+from engine.tokens import TokenError, read_link
 from notifications.receipts import submit as record_answer
 from notifications.vietnamese import format_date
 from portal import formview
 from portal.lookup import AssignmentPage, load_page
-from portal.security import csrf_token, csrf_valid
-from portal.uploads import Limits, ParsedForm, UploadRefused, read_form
+from portal.uploads import Limits, ParsedForm, UploadRefused, discard_rest, read_form
 
 router = APIRouter()
 MAX_TOKEN_CHARS = 120
+# [0-9], not str.isdigit(): "²" is a digit to isdigit() and a ValueError to int().
+NUMBER = re.compile(r"[0-9]{1,6}")
 MB = 1024 * 1024
 # Answers with at most this much in files are recorded on the event loop (see Portal.in_ledger).
 INLINE_UPLOAD_BYTES = 1 * MB
@@ -56,18 +57,25 @@ def open_link(
         raise Refusal(403, "Đường liên kết không hợp lệ.")
     try:
         # Checked for its signature first, then for its date, so the page can say which.
-        assignment_id = verify(token, portal.secret, dt.date.min)
+        grant = read_link(token, portal.secret)
     except TokenError as error:
         raise Refusal(403, str(error)) from error
-    expires_on = dt.datetime.strptime(token.split(".")[1], "%Y%m%d").date()
+    expires_on = grant.expires_on
     if portal.today() > expires_on:
         raise Refusal(
             410,
             f"Đường liên kết đã hết hạn từ sau {format_date(expires_on)}: kỳ báo cáo đã đóng.",
         )
-    page = load_page(portal.desk, assignment_id, version=version)
+    page = load_page(portal.desk, grant.assignment_id, version=version)
     if page is None:
         raise Refusal(404, "Không tìm thấy phần việc ứng với đường liên kết này.")
+    if grant.revision < page.link_revision:
+        raise Refusal(
+            410,
+            "Báo cáo đã được trả lại để chỉnh sửa và một đường liên kết mới đã được gửi tới "
+            "hộp thư của Quý cơ quan; đường liên kết này không còn dùng được. "
+            "Xin mở đường liên kết trong thư “đề nghị chỉnh sửa” mới nhất.",
+        )
     if not page.cycle_open and not allow_closed:
         raise Refusal(
             410,
@@ -108,7 +116,7 @@ def show_form(
         page=page,
         view=view,
         token=token,
-        csrf=csrf_token(portal.secret, csrf_scope(token)),
+        csrf=portal.form_token(csrf_scope(token)),
         today=today,
         days_late=(today - page.row.due_on).days,
     )
@@ -167,7 +175,7 @@ def _answer_of(page: AssignmentPage, form: ParsedForm) -> Answer:
     ids = [f.id for f in page.obligation.form.fields]
     values = {i: form.first(i) or "" for i in ids if i in form.fields}
     who = " ".join((form.first(formview.WHO_FIELD) or "").split())[: formview.MAX_WHO_CHARS]
-    kept = {int(k) for k in form.fields.get(formview.KEEP_FIELD, []) if k.isdigit()}
+    kept = {int(k) for k in form.fields.get(formview.KEEP_FIELD, []) if NUMBER.fullmatch(k)}
     return Answer(values, who, kept)
 
 
@@ -230,12 +238,17 @@ async def submit(request: Request, token: str) -> Response:
         return portal.pages.error(refusal.status, refusal.message)
     if not page.accepts_answers:
         return portal.pages.error(409, _closed_state_message(page))
+    back = f"{portal.pages.base}/s/{token}"
+    refused = _over_a_limit(portal, page, _client_address(request), back)
+    if refused is not None:
+        await _drain(request)
+        return refused
     rules = page.obligation.form.attachments
     limits = Limits(max_file_bytes=int(rules.max_mb * MB), max_files=rules.max_files)
     scope = csrf_scope(token)
 
     def csrf_ok(value: str) -> bool:
-        return csrf_valid(portal.secret, scope, value)
+        return portal.form_token_valid(scope, value)
 
     try:
         form = await read_form(request, limits, csrf_ok)
@@ -264,7 +277,9 @@ async def submit(request: Request, token: str) -> Response:
             # would hold up every other request on the event loop; in a thread it does not
             # (hashlib releases the GIL while it hashes).
             big = sum(upload.size for upload in form.uploads) > INLINE_UPLOAD_BYTES
-            heavy = big or not portal.writes_idle()
+            # Zip-based documents are inspected member by member: bounded, but not trivial.
+            zipped = any(upload.archive for upload in form.uploads)
+            heavy = big or zipped or not portal.writes_idle()
             recorded = await portal.in_ledger(_record, portal, page, form, answer, thread=heavy)
     except FormErrors as errors:
         return show_form(
@@ -288,6 +303,7 @@ async def submit(request: Request, token: str) -> Response:
     finally:
         form.close()
     if recorded.created:
+        portal.answers_by_link.retry_after(str(page.row.assignment_id))
         portal.courier.kick()
     suffix = "" if recorded.created else "?same=1"
     return RedirectResponse(
@@ -295,10 +311,44 @@ async def submit(request: Request, token: str) -> Response:
     )
 
 
+def _client_address(request: Request) -> str:
+    return request.client.host if request.client else "?"
+
+
+def _over_a_limit(portal, page: AssignmentPage, address: str, back: str) -> Response | None:
+    """The 429 page when this answer would pass a limit (per client address, per link,
+    versions per cycle), or None. Counted before the body is read: a flood costs no parsing."""
+    limits = portal.limits
+    wait = portal.answers_by_address.retry_after(address)
+    if wait:
+        return portal.too_many("Có quá nhiều báo cáo gửi đi từ cùng một địa chỉ mạng.", wait, back)
+    wait = portal.answers_by_link.retry_after(str(page.row.assignment_id), record=False)
+    if wait:
+        return portal.too_many(
+            f"Đường liên kết này đã gửi {limits.answers_per_link} lần trong "
+            f"{limits.window_seconds / 60:g} phút vừa qua.",
+            wait,
+            back,
+        )
+    if page.latest is not None and page.latest.version >= limits.versions_per_cycle:
+        return portal.pages.error(
+            429,
+            f"Quý cơ quan đã gửi {page.latest.version} lần trong kỳ báo cáo này, là số lần tối đa "
+            "hệ thống nhận. Nếu cần sửa thêm, xin liên hệ cơ quan tiếp nhận.",
+            back_url=back,
+        )
+    return None
+
+
+async def _drain(request: Request) -> None:
+    """Read and drop a refused request's body (bounded), so a browser shows our page."""
+    await discard_rest(request)
+
+
 @router.get("/s/{token}/receipt/{version}")
 async def receipt(request: Request, token: str, version: str) -> Response:
     portal = _portal(request)
-    number = int(version) if version.isdigit() and len(version) < 9 else 0
+    number = int(version) if NUMBER.fullmatch(version) else 0
     try:
         page = await portal.in_ledger(open_link, portal, token, allow_closed=True, version=number)
     except Refusal as refusal:

@@ -27,8 +27,16 @@ from engine.ledger.transactions import writes_idle
 from notifications.receipts import Desk
 from portal import agency, operator
 from portal.courier import Courier
+from portal.limits import LoginThrottle, RateLimits, SlidingWindow
 from portal.pages import STATIC, Pages
-from portal.security import OperatorCredential, SecurityHeaders, redact
+from portal.security import (
+    OperatorCredential,
+    SecurityHeaders,
+    SpentTokens,
+    csrf_token,
+    csrf_valid,
+    redact,
+)
 
 log = logging.getLogger("kehoach.portal")
 RECORDING_AT_ONCE = 2
@@ -44,7 +52,7 @@ class PortalConfig:
     """What the portal needs from its builder."""
 
     desk: Desk
-    secret: str
+    secret: str = field(repr=False)
     operator: OperatorCredential | None = None
     # Drains the outbox; run in a background thread after a submission or a review.
     deliver: Callable[[], object] | None = None
@@ -52,6 +60,7 @@ class PortalConfig:
     site_name: str = "Cổng tiếp nhận báo cáo"
     # The path prefix behind a reverse proxy, e.g. '/tiep-nhan'; links in pages start with it.
     base_path: str = ""
+    limits: RateLimits = field(default_factory=RateLimits)
 
 
 class Portal:
@@ -63,6 +72,11 @@ class Portal:
         self.secret = config.secret
         self.pages = Pages(config.site_name, config.base_path)
         self.courier = Courier(config.deliver)
+        limits = self.limits = config.limits
+        self.answers_by_link = SlidingWindow(limits.answers_per_link, limits.window_seconds)
+        self.answers_by_address = SlidingWindow(limits.answers_per_address, limits.window_seconds)
+        self.spent_forms = SpentTokens()
+        self.logins = LoginThrottle(limits)
         # Answers recorded in threads (PostgreSQL, large uploads): recording is CPU work under
         # one GIL plus short write transactions, and running twenty at once only makes them
         # jostle (in the benchmark some waited 3-5 s behind the others). Admitting a couple at a
@@ -101,6 +115,39 @@ class Portal:
 
     def today(self) -> dt.date:
         return today_in_vietnam(self.now())
+
+    def form_token(self, scope: str) -> str:
+        """A CSRF token for one rendering of a form, stamped with the portal's clock."""
+        return csrf_token(self.secret, scope, self.now().timestamp())
+
+    def form_token_valid(self, scope: str, token: str | None) -> bool:
+        """Issued for `scope`, not too old, never used: and from now on used."""
+        return csrf_valid(
+            self.secret,
+            scope,
+            token,
+            now=self.now().timestamp(),
+            max_age=self.limits.csrf_max_age_seconds,
+            spent=self.spent_forms,
+        )
+
+    def too_many(self, message: str, retry_after: float, back_url: str | None = None) -> Response:
+        """The Vietnamese 429 page with Retry-After."""
+        wait = max(int(retry_after + 0.999), 1)
+        return self.pages.error(
+            429,
+            f"{message} Xin thử lại sau khoảng {_duration(wait)}.",
+            headers={"Retry-After": str(wait)},
+            back_url=back_url,
+        )
+
+
+def _duration(seconds: int) -> str:
+    if seconds < 60:
+        return f"{seconds} giây"
+    if seconds < 3600:
+        return f"{(seconds + 59) // 60} phút"
+    return f"{(seconds + 3599) // 3600} giờ"
 
 
 def create_app(config: PortalConfig) -> FastAPI:

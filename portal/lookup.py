@@ -38,6 +38,7 @@ ASSIGNMENT_QUERY = (
         _A.state,
         _A.due_on,
         _A.requested_on,
+        _A.link_revision,
         _C.obligation_id,
         _C.period_key,
         _C.period_start,
@@ -89,6 +90,8 @@ class AssignmentPage:
     history: tuple[SubmissionView, ...] = ()
     # The operator's words when the latest version was returned for revision.
     return_comment: str | None = None
+    # The round the assignment's current link is signed for (returns so far).
+    link_revision: int = 0
 
     @property
     def cycle_open(self) -> bool:
@@ -165,6 +168,7 @@ def load_page(
         shown=shown,
         history=versions,
         return_comment=comment,
+        link_revision=row.link_revision or 0,
     )
 
 

@@ -19,7 +19,7 @@ from engine.ledger.states import UNDER_REVIEW, CycleState
 from notifications.revisions import accept_submission, return_submission
 from portal import formview
 from portal.lookup import AssignmentPage, load_page
-from portal.security import basic_credentials, csrf_token, csrf_valid
+from portal.security import basic_credentials
 from portal.uploads import Limits, UploadRefused, read_form
 
 router = APIRouter(prefix="/operator")
@@ -49,15 +49,24 @@ async def _operator(request: Request) -> str:
             )
         )
     given = basic_credentials(request.headers.get("authorization"))
-    if given is None or not await run_in_threadpool(credential.check, *given):
-        raise Denied(
-            portal.pages.error(
-                401,
-                "Cần tên đăng nhập và mật khẩu của cán bộ vận hành để xem trang này.",
-                headers={"WWW-Authenticate": REALM},
-            )
+    address = request.client.host if request.client else "?"
+    if given is not None:
+        # A client that keeps guessing waits, and its guesses are not even hashed meanwhile.
+        wait = portal.logins.wait(address)
+        if wait:
+            raise Denied(portal.too_many("Đăng nhập sai quá nhiều lần từ địa chỉ mạng này.", wait))
+    if given is not None and await run_in_threadpool(credential.check, *given):
+        portal.logins.succeeded(address)
+        return given[0]
+    if given is not None:
+        portal.logins.failed(address)
+    raise Denied(
+        portal.pages.error(
+            401,
+            "Cần tên đăng nhập và mật khẩu của cán bộ vận hành để xem trang này.",
+            headers={"WWW-Authenticate": REALM},
         )
-    return given[0]
+    )
 
 
 def _scope(user: str, assignment_id: int) -> str:
@@ -114,7 +123,7 @@ def _detail(
         page=page,
         versions=[(s, formview.answers(form, s.fields)) for s in reversed(page.history)],
         reviewable=page.cycle_open and page.row.state in UNDER_REVIEW,
-        csrf=csrf_token(portal.secret, _scope(user, page.row.assignment_id)),
+        csrf=portal.form_token(_scope(user, page.row.assignment_id)),
         error=error,
         comment=comment,
         done=request.query_params.get("done", ""),
@@ -160,7 +169,7 @@ async def review(request: Request, assignment_id: int, action: str) -> Response:
         form = await read_form(
             request,
             Limits(max_file_bytes=1, max_files=0),
-            lambda value: csrf_valid(portal.secret, scope, value),
+            lambda value: portal.form_token_valid(scope, value),
         )
     except UploadRefused as refused:
         return portal.pages.error(refused.status, refused.message)
@@ -207,6 +216,6 @@ async def download(request: Request, assignment_id: int, sha256: str) -> Respons
     return FileResponse(
         path,
         media_type=found.content_type,
-        filename=attachment_files.safe_name(found.file_name),
+        filename=attachment_files.served_name(found.file_name, found.content_type),
         content_disposition_type="attachment",
     )

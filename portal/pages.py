@@ -23,6 +23,7 @@ TITLES = {
     410: "Đường liên kết đã hết hiệu lực",
     413: "Dữ liệu gửi lên quá lớn",
     422: "Dữ liệu chưa hợp lệ",
+    429: "Gửi quá nhiều lần",
     500: "Lỗi hệ thống",
     503: "Chức năng chưa sẵn sàng",
 }
@@ -32,6 +33,7 @@ HINTS = {
     405: "Biểu mẫu chỉ được gửi bằng nút “Gửi báo cáo” trên trang biểu mẫu.",
     410: "Nếu cần gửi bổ sung, xin liên hệ cơ quan tiếp nhận theo địa chỉ trong thư.",
     413: "Xin giảm dung lượng tệp (ví dụ nén hoặc chia nhỏ) rồi gửi lại.",
+    429: "Hệ thống giới hạn số lần gửi để bảo vệ dữ liệu của Quý cơ quan.",
     500: "Xin thử lại sau ít phút; nếu vẫn lỗi, xin liên hệ cơ quan tiếp nhận.",
 }
 

@@ -18,6 +18,7 @@ import logging
 import re
 import secrets
 import threading
+import time
 from dataclasses import dataclass, field
 
 CSRF_FIELD = "_csrf"
@@ -46,23 +47,72 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def _csrf_mac(secret: str, scope: str, nonce: str) -> str:
+def _csrf_mac(secret: str, scope: str, nonce: str, issued: str) -> str:
     # The prefix keeps these MACs apart from link signatures made with the same key.
-    message = f"kehoach-csrf\x00{scope}\x00{nonce}".encode()
+    message = f"kehoach-csrf\x00{scope}\x00{nonce}\x00{issued}".encode()
     return _b64(hmac.new(secret.encode("utf-8"), message, hashlib.sha256).digest()[:18])
 
 
-def csrf_token(secret: str, scope: str) -> str:
-    """A fresh token for one rendering of a form protecting `scope` (a link or an operator)."""
+def csrf_token(secret: str, scope: str, now: float | None = None) -> str:
+    """A fresh token for one rendering of a form protecting `scope` (a link or an operator),
+    stamped with the time it was issued (seconds since the epoch) so that it can expire."""
     nonce = secrets.token_urlsafe(12)
-    return f"{nonce}.{_csrf_mac(secret, scope, nonce)}"
+    issued = format(int(time.time() if now is None else now), "x")
+    return f"{nonce}.{issued}.{_csrf_mac(secret, scope, nonce, issued)}"
 
 
-def csrf_valid(secret: str, scope: str, token: str | None) -> bool:
-    if not token or token.count(".") != 1 or len(token) > 100:
+def csrf_valid(
+    secret: str,
+    scope: str,
+    token: str | None,
+    *,
+    now: float | None = None,
+    max_age: float | None = None,
+    spent: SpentTokens | None = None,
+) -> bool:
+    """Whether `token` was issued for `scope`, within `max_age` seconds, and (with `spent`)
+    never used before; a valid token is marked used in `spent` at once."""
+    if not token or token.count(".") != 2 or len(token) > 100:
         return False
-    nonce, mac = token.split(".")
-    return hmac.compare_digest(_csrf_mac(secret, scope, nonce), mac)
+    nonce, issued, mac = token.split(".")
+    if not re.fullmatch(r"[0-9a-f]{1,12}", issued):
+        return False
+    expected = _csrf_mac(secret, scope, nonce, issued).encode("ascii")
+    if not hmac.compare_digest(expected, mac.encode("utf-8", "replace")):
+        return False
+    now = time.time() if now is None else now
+    age = now - int(issued, 16)
+    if max_age is not None and not -60 <= age <= max_age:
+        return False
+    return spent is None or spent.use(nonce, int(issued, 16) + (max_age or 86400))
+
+
+class SpentTokens:
+    """Nonces of CSRF tokens already used, kept until the token would have expired anyway, so
+    one rendering of a form records at most one answer (or one review)."""
+
+    def __init__(self, capacity: int = 100_000) -> None:
+        self.capacity = capacity
+        self._expiry: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def use(self, nonce: str, expires_at: float) -> bool:
+        """Mark `nonce` used; False if it already was."""
+        with self._lock:
+            if nonce in self._expiry:
+                return False
+            if len(self._expiry) >= self.capacity:
+                self._forget_expired(time.time())
+            if len(self._expiry) >= self.capacity:
+                # Still full of live tokens: forget the oldest (they expire first anyway).
+                oldest = min(self._expiry, key=self._expiry.__getitem__)
+                del self._expiry[oldest]
+            self._expiry[nonce] = expires_at
+            return True
+
+    def _forget_expired(self, now: float) -> None:
+        for nonce in [n for n, at in self._expiry.items() if at < now]:
+            del self._expiry[nonce]
 
 
 class SecurityHeaders:
@@ -114,6 +164,8 @@ class RedactLinks(logging.Filter):
 # --- operator credential --------------------------------------------------------------------
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+# A password kept in clear in the environment must at least resist guessing.
+MIN_PASSWORD_CHARS = 12
 
 
 def hash_password(password: str, *, salt: bytes | None = None) -> str:
@@ -156,6 +208,12 @@ class OperatorCredential:
     def __post_init__(self) -> None:
         if not (self.password or self.password_hash):
             raise ValueError("an operator credential needs a password or a password hash")
+        if self.password and not self.password_hash and len(self.password) < MIN_PASSWORD_CHARS:
+            raise ValueError(
+                f"KEHOACH_OPERATOR_PASSWORD quá ngắn ({len(self.password)} ký tự; cần ít nhất "
+                f"{MIN_PASSWORD_CHARS}). Nên dùng KEHOACH_OPERATOR_PASSWORD_HASH tạo bằng "
+                "`kehoach portal-password`."
+            )
         if self.password_hash:
             parse_password_hash(self.password_hash)
 

@@ -7,6 +7,7 @@ import functools
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from notifications.render import Renderer
 from notifications.vietnamese import FILTERS
@@ -23,7 +24,7 @@ def renderer() -> Renderer:
 @functools.cache
 def pages() -> Environment:
     """Standalone HTML documents (the briefing pack)."""
-    env = Environment(
+    env = ImmutableSandboxedEnvironment(
         loader=FileSystemLoader(str(TEMPLATES / "pages")),
         autoescape=select_autoescape(["html"]),
         undefined=StrictUndefined,

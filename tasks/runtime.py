@@ -77,7 +77,8 @@ def retry_policy() -> RetryPolicy:
 @functools.cache
 def links() -> Links:
     current = settings()
-    secret = load_or_create_secret(current.secret_key, current.var_dir)
+    given = current.secret_key.get_secret_value() if current.secret_key else None
+    secret = load_or_create_secret(given, current.var_dir)
     return Links(current.portal_url, secret, reply_mailbox=current.reply_to)
 
 
@@ -95,6 +96,7 @@ def desk(defs: Definitions | None = None) -> Desk:
         links=links(),
         mail_domain=mail_domain(),
         files_dir=settings().attachments_dir,
+        receipt_interval=dt.timedelta(seconds=settings().receipt_interval_seconds),
     )
 
 

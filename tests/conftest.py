@@ -97,7 +97,7 @@ def kehoach_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ledger_url: str
 
     monkeypatch.setenv("KEHOACH_DATABASE_URL", ledger_url)
     monkeypatch.setenv("KEHOACH_VAR_DIR", str(tmp_path / "var"))
-    monkeypatch.setenv("KEHOACH_SECRET_KEY", "test-secret")
+    monkeypatch.setenv("KEHOACH_SECRET_KEY", "test-secret-key-of-at-least-32-bytes")
     monkeypatch.setenv("KEHOACH_MAIL_FROM", "kehoach@tuyenquang.example")
 
     def use(definitions: Path) -> None:

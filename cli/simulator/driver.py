@@ -144,6 +144,9 @@ class Simulation:
             wiring.links,
             wiring.mail_domain,
             work_dir / "files",
+            # Personas answer on a simulated clock; folding receipts guards the live portal
+            # against floods, and would only blur the simulated year's letter counts.
+            receipt_interval=dt.timedelta(0),
         )
         self.agencies = Agencies(desk, cast, self.env.cal, self.ledger.changes)
         documents = None

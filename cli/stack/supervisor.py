@@ -8,6 +8,7 @@ them. Ctrl-C or SIGTERM stops every child, each with its process group, and wait
 from __future__ import annotations
 
 import fcntl
+import ipaddress
 import os
 import signal
 import socket
@@ -28,6 +29,8 @@ from notifications.operators import DEFAULT_OPERATOR_MAILBOX
 
 @dataclass(frozen=True)
 class StackOptions:
+    # The portal's address (agencies reach it); Prefect and the mail sink listen on
+    # `prefect_host`, loopback unless the operator asks otherwise (see check_prefect_host).
     host: str = "127.0.0.1"
     prefect_port: int = 4200
     portal_port: int = 8080
@@ -36,10 +39,35 @@ class StackOptions:
     mail_sink: bool = True
     portal: bool = True
     start_timeout: float = 180.0
+    prefect_host: str = "127.0.0.1"
 
 
 class StackError(Exception):
     """The stack cannot start; the message says why, in Vietnamese."""
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_prefect_host(host: str, environ: dict[str, str] | None = None) -> None:
+    """Refuse to expose Prefect's API beyond this machine without basic auth: the open-source
+    server has no users, and whoever reaches it can start any run with any `as_of` (closing
+    cycles, sending escalations)."""
+    environ = os.environ if environ is None else environ
+    if is_loopback(host) or environ.get("PREFECT_SERVER_API_AUTH_STRING"):
+        return
+    raise StackError(
+        f"không mở máy chủ Prefect trên {host}: API của Prefect không có tài khoản, ai truy cập "
+        "được đều có thể chạy mọi quy trình (đóng kỳ, gửi thư đôn đốc). Giữ Prefect trên "
+        "127.0.0.1 (mặc định), hoặc đặt PREFECT_SERVER_API_AUTH_STRING='tên:mật-khẩu' trước "
+        "khi mở ra ngoài. Cổng thông tin đổi địa chỉ bằng --host, độc lập với Prefect."
+    )
 
 
 def portal_command_exists() -> bool:
@@ -81,12 +109,21 @@ class Supervisor:
 
     # --- addresses ---------------------------------------------------------------------
 
-    def url(self, port: int) -> str:
-        return f"http://{self.options.host}:{port}"
+    def url(self, port: int, host: str | None = None) -> str:
+        return f"http://{host or self.options.host}:{port}"
+
+    def local_url(self, port: int) -> str:
+        """A service on the Prefect host (Prefect itself, the mail sink)."""
+        return self.url(port, self.options.prefect_host)
 
     @property
     def api_url(self) -> str:
-        return f"{self.url(self.options.prefect_port)}/api"
+        return f"{self.local_url(self.options.prefect_port)}/api"
+
+    def prefect_command(self) -> list[str]:
+        o = self.options
+        return [sys.executable, "-m", "prefect", "server", "start",
+                "--host", o.prefect_host, "--port", str(o.prefect_port)]  # fmt: skip
 
     # --- the run -----------------------------------------------------------------------
 
@@ -152,8 +189,10 @@ class Supervisor:
         if self.options.mail_sink:
             wanted.append((self.options.smtp_port, "hộp thư thử nghiệm (SMTP)", "--smtp-port"))
             wanted.append((self.options.mail_port, "trang xem thư", "--mail-port"))
+        check_prefect_host(self.options.prefect_host)
         for port, what, option in wanted:
-            if not port_is_free(self.options.host, port):
+            host = self.options.host if option == "--portal-port" else self.options.prefect_host
+            if not port_is_free(host, port):
                 raise StackError(
                     f"cổng {port} ({what}) đang bận; dừng chương trình đang dùng nó hoặc chọn "
                     f"cổng khác bằng {option}"
@@ -176,7 +215,8 @@ class Supervisor:
             env.setdefault("PREFECT_API_AUTH_STRING", env["PREFECT_SERVER_API_AUTH_STRING"])
         if self.options.mail_sink:
             env.update(
-                KEHOACH_SMTP_HOST=self.options.host, KEHOACH_SMTP_PORT=str(self.options.smtp_port)
+                KEHOACH_SMTP_HOST=self.options.prefect_host,
+                KEHOACH_SMTP_PORT=str(self.options.smtp_port),
             )
             # One machine: letters invite replies to a local intake mailbox, which the sink
             # delivers into var/maildir for the intake flow.
@@ -228,8 +268,7 @@ class Supervisor:
             )
         server = self.child(
             "prefect",
-            [sys.executable, "-m", "prefect", "server", "start",
-             "--host", o.host, "--port", str(o.prefect_port)],
+            self.prefect_command(),
             PREFECT_SERVER_LOGGING_LEVEL=os.environ.get("PREFECT_SERVER_LOGGING_LEVEL", "WARNING"),
         )  # fmt: skip
         emit(f"Đang khởi động máy chủ Prefect (dữ liệu tại {self.paths.prefect_home})…")
@@ -251,7 +290,7 @@ class Supervisor:
         if self.portal is not None:
             self.wait_for("cổng thông tin", self.portal, self.portal_ready)
         if sink is not None:
-            self.wait_for("hộp thư", sink, lambda: not port_is_free(o.host, o.mail_port))
+            self.wait_for("hộp thư", sink, lambda: not port_is_free(o.prefect_host, o.mail_port))
 
     def start_portal(self, definitions: Path) -> Child:
         return self.child(
@@ -296,12 +335,14 @@ class Supervisor:
         lines = [
             "",
             "kehoach đang chạy:",
-            f"  Giao diện Prefect (theo dõi lượt chạy):  {self.url(o.prefect_port)}",
+            f"  Giao diện Prefect (theo dõi lượt chạy):  {self.local_url(o.prefect_port)}",
         ]
         if self.portal is not None:
             lines.append(f"  Cổng thông tin nộp báo cáo:              {self.url(o.portal_port)}")
         if o.mail_sink:
-            lines.append(f"  Hộp thư thử nghiệm (thư đã gửi):         {self.url(o.mail_port)}")
+            lines.append(
+                f"  Hộp thư thử nghiệm (thư đã gửi):         {self.local_url(o.mail_port)}"
+            )
         lines += [
             f"  Định nghĩa: {self.source} (lưu tệp là tự nạp lại; hoặc chạy `kehoach reload`)",
             f"  Dữ liệu: {self.paths.var_dir}",

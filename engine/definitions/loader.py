@@ -34,6 +34,7 @@ from engine.definitions.models import (
     PlanFile,
     Role,
 )
+from engine.definitions.template_checks import check_template
 from engine.definitions.yamlmarks import Loc, Marks, read_yaml
 
 ENV_VAR = "KEHOACH_DEFINITIONS"
@@ -130,6 +131,10 @@ class _Loading:
             message = "không có kế hoạch: cần đúng một tệp có khóa cấp cao nhất 'plan:'"
             self.problems.append(Problem(display_path(self.directory), 0, 0, message))
         structure_ok = not self.problems
+        for relative in template_files:
+            if relative in contents:
+                path = display_path(self.directory / relative)
+                self.problems += check_template(path, contents[relative])
         definitions = self.definitions(_template_ids(template_files), digest.hexdigest())
         findings = check_definitions(definitions, self.unparsed, complete=not self.opaque)
         if structure_ok:

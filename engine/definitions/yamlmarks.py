@@ -29,6 +29,10 @@ _AS_TEXT = {_TAG + "str", _TAG + "timestamp"}
 _CONSTRUCTED = {_TAG + "null", _TAG + "bool", _TAG + "int", _TAG + "float"}
 # Guards against alias bombs ("billion laughs"): real definition files are far below this.
 _MAX_NODES = 200_000
+# Real definitions nest a dozen levels; the composer recurses per level and would raise
+# RecursionError (a traceback, no position) a few hundred levels down.
+_MAX_DEPTH = 64
+_DEPTH_MESSAGE = f"lồng nhau quá sâu (quá {_MAX_DEPTH} cấp); định nghĩa không cần sâu như vậy"
 
 _SYNTAX_HINTS = (
     (
@@ -47,6 +51,7 @@ _SYNTAX_HINTS = (
     ("but found another document", "tệp chỉ được chứa một tài liệu YAML (bỏ dòng '---' thừa)"),
     ("did not find expected '-' indicator", "thụt lề của danh sách không khớp"),
     ("found character that cannot start any token", "có ký tự không được phép ở đầu giá trị"),
+    ("exceeded maximum nesting depth", "lồng nhau quá sâu; định nghĩa không cần sâu như vậy"),
 )
 
 
@@ -74,6 +79,8 @@ def read_yaml(data: bytes) -> YamlDocument:
         return YamlDocument(None, errors=[_encoding_error(data, exc.start)])
     try:
         root = yaml.compose(text, Loader=_Loader)
+    except RecursionError:
+        return YamlDocument(None, errors=[_too_deep(text)])
     except yaml.MarkedYAMLError as exc:
         return YamlDocument(None, errors=[_syntax_error(text, exc)])
     except yaml.YAMLError as exc:  # e.g. ReaderError for control characters
@@ -88,6 +95,24 @@ def read_yaml(data: bytes) -> YamlDocument:
     return YamlDocument(value, converter.marks, converter.errors)
 
 
+def _too_deep(text: str) -> YamlError:
+    """Where nesting first goes past _MAX_DEPTH, found with the parser's event stream (which,
+    unlike composing, does not recurse)."""
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+                depth += 1
+                if depth > _MAX_DEPTH:
+                    mark = event.start_mark
+                    return YamlError(mark.line + 1, mark.column + 1, _DEPTH_MESSAGE)
+            elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        pass
+    return YamlError(1, 1, _DEPTH_MESSAGE)
+
+
 def _mark(node: Node) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
@@ -99,6 +124,7 @@ class _Converter:
         self.constructor = SafeConstructor()
         self.active: set[int] = set()
         self.count = 0
+        self.depth = 0
 
     def error(self, node: Node, message: str) -> None:
         self.errors.append(YamlError(*_mark(node), message))
@@ -114,12 +140,17 @@ class _Converter:
         if id(node) in self.active:
             self.error(node, "bí danh (*alias) tự tham chiếu đến chính nó")
             return None
+        if self.depth >= _MAX_DEPTH:
+            self.error(node, _DEPTH_MESSAGE)
+            return None
         self.active.add(id(node))
+        self.depth += 1
         try:
             if isinstance(node, MappingNode):
                 return self.mapping(node, path)
             return self.sequence(node, path)  # type: ignore[arg-type]
         finally:
+            self.depth -= 1
             self.active.discard(id(node))
 
     def scalar(self, node: ScalarNode) -> Any:

@@ -344,6 +344,7 @@ def _review(
     data: dict[str, Any],
     now: dt.datetime | None,
     needs_open_cycle: bool = False,
+    new_link: bool = False,
 ) -> Assignment:
     now = aware(now)
     with writing(session):
@@ -360,6 +361,8 @@ def _review(
         data = {"from_state": assignment.state, **data}
         assignment.state = target
         assignment.updated_at = now
+        if new_link:
+            assignment.link_revision = (assignment.link_revision or 0) + 1
         record_event(
             session,
             event_kind,
@@ -409,6 +412,7 @@ def return_for_revision(
         data={"comment": comment.strip(), "by": who},
         now=now,
         needs_open_cycle=True,
+        new_link=True,
     )
 
 

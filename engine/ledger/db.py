@@ -44,16 +44,33 @@ def _sqlite_file(url: URL) -> Path | None:
     return Path(database)
 
 
+def _private_file(path: Path) -> None:
+    """Create the ledger file (and its directory) readable by the service user only: the
+    outbox keeps every live link in its letters. SQLite's -wal and -shm files copy its mode."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        # Never open (and close) an existing ledger here: closing any descriptor of a SQLite
+        # file drops the POSIX locks this process's connections hold on it.
+        if not path.exists():
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        elif path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+    except OSError:
+        pass  # created meanwhile, not ours, or read-only: SQLite reports what matters
+
+
 def make_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
     """An engine for the ledger; SQLite gets foreign keys, WAL and a 30 s busy timeout."""
     parsed = _normalise(url or default_url())
+    # A failing statement's parameters are agencies' answers: keep them out of logs and errors.
+    kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() != "sqlite":
         kwargs.setdefault("pool_pre_ping", True)
         return create_engine(parsed, **kwargs)
 
     path = _sqlite_file(parsed)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        _private_file(path)
     engine = create_engine(parsed, **kwargs)
     serialise_writes(engine, path.with_name(path.name + "-writelock") if path else None)
 

@@ -126,6 +126,8 @@ class Assignment(Base):
     due_on: Mapped[dt.date] = mapped_column(Date)
     requested_on: Mapped[dt.date | None] = mapped_column(Date)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # Bumped by each return for revision: links signed for an earlier round stop working.
+    link_revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     cycle: Mapped[Cycle] = relationship(back_populates="assignments")
     submissions: Mapped[list[Submission]] = relationship(

@@ -29,6 +29,8 @@ class AssignmentView:
     requested_on: dt.date | None
     latest_version: int  # 0 when nothing was submitted
     last_submitted_at: dt.datetime | None
+    # Returns for revision so far: the round the assignment's current link is signed for.
+    link_revision: int = 0
 
     def is_overdue(self, today: dt.date) -> bool:
         return self.state in AWAITING and today > self.due_on
@@ -137,6 +139,7 @@ def assignment_rows_query(*criteria: ColumnElement[bool]) -> Select[tuple[object
             Assignment.requested_on,
             func.coalesce(latest.c.latest_version, 0).label("latest_version"),
             latest.c.last_submitted_at,
+            Assignment.link_revision,
             Cycle.obligation_id,
             Cycle.period_key,
             Cycle.period_start,

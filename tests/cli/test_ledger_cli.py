@@ -27,7 +27,7 @@ def operator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mail_sink):
             "KEHOACH_DATABASE_URL": f"sqlite:///{tmp_path / 'ledger.db'}",
             "KEHOACH_DEFINITIONS": str(DEFS),
             "KEHOACH_VAR_DIR": str(tmp_path / "var"),
-            "KEHOACH_SECRET_KEY": "k",
+            "KEHOACH_SECRET_KEY": "k" * 32,
             "KEHOACH_MAIL_FROM": "kehoach@tuyenquang.example",
             "KEHOACH_SMTP_PORT": str(mail_sink.port),
         }

@@ -27,7 +27,7 @@ def tick_env(ledger_url: str, sink_port: int, tmp_path: Path) -> dict[str, str]:
             "KEHOACH_DATABASE_URL": ledger_url,
             "KEHOACH_DEFINITIONS": str(DEFS),
             "KEHOACH_VAR_DIR": str(tmp_path / "var"),
-            "KEHOACH_SECRET_KEY": "k",
+            "KEHOACH_SECRET_KEY": "k" * 32,
             "KEHOACH_SMTP_PORT": str(sink_port),
             "KEHOACH_MAIL_FROM": "kehoach@tuyenquang.example",
         }

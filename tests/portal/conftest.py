@@ -79,14 +79,14 @@ class LivePortal:
     def path(self, body: str) -> str:
         return self.links[body].removeprefix(self.url)
 
-    def wait_for_mail(self, predicate, timeout: float = 15.0) -> EmailMessage:
+    def wait_for_mail(self, predicate, timeout: float = 45.0) -> EmailMessage:
         return wait_for_mail(self.mail_dir, predicate, timeout)
 
     def courier_idle(self) -> None:
-        assert self.app.state.portal.courier.wait_idle(20)
+        assert self.app.state.portal.courier.wait_idle(45)
 
 
-def wait_for_mail(mail_dir: Path, predicate, timeout: float = 15.0) -> EmailMessage:
+def wait_for_mail(mail_dir: Path, predicate, timeout: float = 45.0) -> EmailMessage:
     """The first message in the sink matching `predicate`, waiting for the portal's courier."""
     from notifications.mailsink import read_message
 

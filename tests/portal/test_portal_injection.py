@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.portal.conftest import OPERATOR, PDF, answer, csrf_of, is_receipt, post_form
+from tests.portal.conftest import (
+    OPERATOR,
+    PDF,
+    answer,
+    csrf_of,
+    is_receipt,
+    link_in,
+    post_form,
+)
 
 pytestmark = pytest.mark.parametrize("ledger_url", ["sqlite"], indirect=True)
 
@@ -60,11 +68,13 @@ def test_payloads_in_every_text_field(live_portal) -> None:
         )
         assert returned.status_code == 303
         assert_inert(client.get(returned.headers["location"], auth=operator).text)
-        assert_inert(client.get(path).text)  # the form shows the operator's comment
 
     letter = live_portal.wait_for_mail(
         lambda m: str(m["Subject"]).startswith("[Đề nghị chỉnh sửa]")
     )
     assert_inert(html_part(letter))
+    with live_portal.client() as client:
+        # The letter's new link (the old one answers 410) shows the operator's comment.
+        assert_inert(client.get(link_in(letter).removeprefix(live_portal.url)).text)
     # The plain-text part is plain text: the words arrive as typed, nothing to interpret.
     assert PAYLOAD in letter.get_body(preferencelist=("plain",)).get_content()

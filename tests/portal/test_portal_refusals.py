@@ -154,6 +154,8 @@ def test_oversized_uploads(live_portal, unchanged) -> None:
         )
     assert_refusal_page(response, 413, "vượt quá dung lượng cho phép (20 MB)")
     assert ">Giữ lại nội dung này</textarea>" in response.text
+    # That token is spent (single use); the form shown again carries the next one.
+    csrf = csrf_of(response.text)
 
     # A declared length over the cap is refused before a byte of the body is read.
     boundary, head, tail = multipart(csrf, "a.pdf", PDF)

@@ -64,7 +64,18 @@ def test_review_commands(live_portal) -> None:
     text = letter.get_body(preferencelist=("plain",)).get_content()
     assert comment in text and "lần gửi thứ 1" in text
     fresh = link_in(letter).removeprefix(live_portal.url)
+    assert fresh != path  # each revision round has its own link
     with live_portal.client() as client:
+        # The earlier link (perhaps leaked) stops, with a page saying a newer one was sent.
+        before = ledger_counts()
+        for stale in (
+            client.get(path),
+            client.get(f"{path}/receipt/1"),
+            post_form(client, path, answer(so_tin_bai="99"), csrf="x.1.y"),
+        ):
+            assert stale.status_code == 410, stale.text[:300]
+            assert "một đường liên kết mới đã được gửi" in stale.text
+        assert ledger_counts() == before
         form = client.get(fresh)
         assert form.status_code == 200
         assert comment in form.text and 'value="3"' in form.text  # comment, latest values
@@ -76,11 +87,11 @@ def test_review_commands(live_portal) -> None:
     assert accepted.returncode == 0, accepted.stderr
     assert assignment_state("so-noi-vu") == ("accepted", 2)
     with live_portal.client() as client:
-        settled = client.get(path)
+        settled = client.get(fresh)
         assert settled.status_code == 200 and "đã được cơ quan tiếp nhận chấp nhận" in settled.text
         assert "<form" not in settled.text
         before = ledger_counts()
-        late = client.post(f"{path}/submit", data={"_csrf": csrf_of(form.text), **answer()})
+        late = client.post(f"{fresh}/submit", data={"_csrf": csrf_of(form.text), **answer()})
         assert late.status_code == 409 and "chấp nhận" in late.text
         assert ledger_counts() == before
 
@@ -144,9 +155,10 @@ def test_operator_pages(live_portal) -> None:
         assert empty.status_code == 422 and "Cần ghi rõ lý do trả lại" in empty.text
         assert ledger_counts() == before
 
+        # A token is spent once posted: the 422 page carries the next one, as a browser sees.
         returned = client.post(
             f"{detail_url}/return",
-            data={"_csrf": csrf_of(detail.text), "comment": "Thiếu phụ lục số liệu."},
+            data={"_csrf": csrf_of(empty.text), "comment": "Thiếu phụ lục số liệu."},
             auth=OPERATOR,
             follow_redirects=False,
         )

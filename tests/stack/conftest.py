@@ -150,7 +150,7 @@ def stack_env(var_dir: Path, definitions: Path, ports: dict[str, int]) -> dict[s
     env.update(
         KEHOACH_VAR_DIR=str(var_dir),
         KEHOACH_DEFINITIONS=str(definitions),
-        KEHOACH_SECRET_KEY="stack-test-secret",
+        KEHOACH_SECRET_KEY="stack-test-secret-key-of-32-bytes-or-more",
         KEHOACH_MAIL_FROM="kehoach@tuyenquang.example",
         KEHOACH_OPERATOR_EMAILS="van-hanh@tuyenquang.example",
         KEHOACH_PREFECT_PORT=str(ports["prefect"]),

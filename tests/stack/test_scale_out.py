@@ -108,7 +108,7 @@ def test_two_workers_share_the_pool_without_duplicates_or_losses(tmp_path: Path)
             KEHOACH_DEFINITIONS=str(FIXTURE_DEFS),
             KEHOACH_DATABASE_URL=ledger_url,
             KEHOACH_VAR_DIR=marker,
-            KEHOACH_SECRET_KEY="scale-out",
+            KEHOACH_SECRET_KEY="scale-out-secret-key-of-32-bytes-or-more",
             KEHOACH_SMTP_HOST="127.0.0.1",
             KEHOACH_SMTP_PORT=str(sink.port),
             KEHOACH_MAIL_FROM="kehoach@tuyenquang.example",
