@@ -47,7 +47,7 @@ def base_env(work: Path, smtp_port: int) -> dict[str, str]:
     env.update(
         KEHOACH_DATABASE_URL=f"sqlite:///{work / 'ledger.db'}",
         KEHOACH_VAR_DIR=str(work / "var"),
-        KEHOACH_SECRET_KEY="benchmark-secret",
+        KEHOACH_SECRET_KEY="tick-benchmark-secret-key-of-32-bytes",
         KEHOACH_MAIL_FROM=MAIL_FROM,
         KEHOACH_DEFINITIONS=str(REPO / "definitions"),
         KEHOACH_SMTP_HOST="127.0.0.1",

@@ -105,7 +105,7 @@ def test_tick_without_any_prefect_server_refuses_and_records_nothing(tmp_path: P
         KEHOACH_DATABASE_URL=f"sqlite:///{tmp_path / 'ledger.db'}",
         KEHOACH_DEFINITIONS=str(FIXTURE_DEFS),
         KEHOACH_VAR_DIR=str(tmp_path / "var"),
-        KEHOACH_SECRET_KEY="k",
+        KEHOACH_SECRET_KEY="operators-test-secret-key-of-32-bytes",
         PREFECT_HOME=str(tmp_path / "prefect-home"),  # no profile with an API URL
     )
     result = subprocess.run(
