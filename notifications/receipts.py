@@ -132,12 +132,13 @@ def receipt_message(
     if body is None:
         return None
     labels = {f.id: f.label for f in obligation.form.fields if f.type != FieldType.file}
+    label = period_for_key(
+        obligation.schedule, obligation.window, cycle.period_key, on=cycle.period_start
+    ).label
     context = ReceiptContext(
         addressee=Addressee(body.name),
-        obligation=obligation_ref(desk.defs, obligation, today),
-        period_label=period_for_key(
-            obligation.schedule, obligation.window, cycle.period_key, on=cycle.period_start
-        ).label,
+        obligation=obligation_ref(desk.defs, obligation, today, label),
+        period_label=label,
         due_on=assignment.due_on,
         signature=signature(desk.defs, obligation, today),
         submitted_at=now,
