@@ -21,7 +21,7 @@ from engine.vndates import long_date
 SEND = "gửi"
 _WORD = re.compile(r"[^\W_]+(?:[/.-][^\W_]+)*", re.UNICODE)
 # A bare cadence word in a name whose period label says it again ("… năm của sở" + "năm 2026").
-_UNIT = re.compile(r"(?<![\d\w])(?:hằng\s+)?(năm|tháng|quý)(?!\s*(?:\d|[IVX]+\b))(?![\w])")
+_UNIT = re.compile(r"(?<!\d\s)(?<![\d\w])(?:hằng\s+)?(năm|tháng|quý)(?!\s*(?:\d|[IVX]+\b))(?![\w])")
 
 
 def _fold(text: str) -> str:
@@ -72,13 +72,22 @@ def duty(naming_: Naming, report_to: str, *, declared_result: bool) -> str:
     return f"{naming_.task} và {sent} về {report_to}"
 
 
+# Two compounds that share a syllable are not a doubled word ("vấn đề" + "đề nghị").
+SHARED_SYLLABLE = frozenset({"vấn đề đề nghị", "cơ quan quan tâm", "cơ quan quan hệ"})
+
+
 def repeated_words(text: str) -> list[str]:
-    """Words written twice in a row ('năm năm', 'Thủ trưởng Thủ trưởng'), case-insensitive."""
-    words = [_fold(w) for w in _WORD.findall(text)]
+    """Words written twice in a row ('năm năm', 'Thủ trưởng Thủ trưởng'), case-insensitive,
+    within a run of text unbroken by punctuation (a label and its value may share a word)."""
     found = []
-    for size in (1, 2):
-        for i in range(len(words) - 2 * size + 1):
-            if words[i : i + size] == words[i + size : i + 2 * size]:
+    for segment in re.split(r"[,;:()\[\]\"“”.!?—–]+", text):
+        words = [_fold(w) for w in _WORD.findall(segment)]
+        for size in (1, 2):
+            for i in range(len(words) - 2 * size + 1):
+                if words[i : i + size] != words[i + size : i + 2 * size]:
+                    continue
+                if size == 1 and " ".join(words[max(i - 1, 0) : i + 3]) in SHARED_SYLLABLE:
+                    continue
                 found.append(" ".join(words[i : i + size]))
     return found
 
