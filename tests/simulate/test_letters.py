@@ -10,7 +10,7 @@ from collections import Counter
 import pytest
 
 from notifications.compose import obligation_ref, signature
-from notifications.contexts import Addressee, ReturnedContext
+from notifications.contexts import Addressee, ReturnedContext, Signature
 from notifications.render import Renderer
 from tests.simulate.letters import GOLDEN, GOLDEN_CHOICES, Letter, golden_examples, letters_of, lint
 
@@ -77,11 +77,84 @@ def _returned_example(defs) -> Letter:
     return Letter(today, "returned", obligation.id, (), rendered.subject, rendered.text)
 
 
+def _document_letters(defs) -> dict[str, Letter]:
+    """The letters of the briefing and consolidation flows (the simulation sends none of them),
+    with the contexts those flows build, for the shipped plan's bodies."""
+    from reports.letters import renderer
+
+    office = defs.bodies["van-phong-ubnd-tinh"]
+    lead = defs.bodies["so-vhttdl"]
+    question = {
+        "text": "Tiến độ giải phóng mặt bằng dự án đường cao tốc?",
+        "asked_by": "Báo Tuyên Quang",
+        "body_name": defs.bodies["so-xay-dung"].name,
+        "due_on": dt.date(2026, 11, 30),
+    }
+    item = {
+        "title": "Kết quả chuyển đổi số năm 2026",
+        "body_name": lead.name,
+        "presenter": "Phó Giám đốc Sở",
+        "sections": [("Thông tin, kết quả nổi bật", "Đã đưa 95% thủ tục lên môi trường số.")],
+    }
+    contexts = {
+        "press-invitation": {
+            "addressee": Addressee(lead.name),
+            "signature": Signature(office.name, office.mailboxes.to[0]),
+            "title": "Hội nghị giao ban báo chí tháng 11 năm 2026",
+            "briefing_on": dt.date(2026, 11, 24),
+            "agenda": [("Khai mạc, giới thiệu thành phần", "Lãnh đạo chủ trì")],
+            "items": [item],
+            "files": ["giao-ban-bao-chi-2026-11.docx"],
+        },
+        "press-followup": {
+            "addressee": Addressee(defs.bodies["so-xay-dung"].name),
+            "signature": Signature(office.name),
+            "title": "Hội nghị giao ban báo chí tháng 11 năm 2026",
+            "held_on": dt.date(2026, 11, 24),
+            "questions": [question],
+            "coordinator": False,
+            "due_on": dt.date(2026, 11, 30),
+            "form_url": "http://127.0.0.1:8080/s/golden",
+        },
+        "report-draft": {
+            "addressee": Addressee(lead.name),
+            "signature": Signature("Hệ thống theo dõi kế hoạch"),
+            "title": "Báo cáo kết quả công tác truyền thông chính sách năm 2026",
+            "round": 1,
+            "comment": "",
+            "reported": 40,
+            "expected": 42,
+            "missing": [defs.bodies["so-tu-phap"].name],
+            "files": ["bao-cao-2026.docx", "so-lieu-2026.xlsx"],
+            "review_url": "http://127.0.0.1:4200/runs/golden",
+            "send_to": [defs.bodies["ubnd-tinh"].name],
+        },
+        "report-sent": {
+            "addressee": Addressee(defs.bodies["ubnd-tinh"].name),
+            "signature": Signature(lead.name, lead.mailboxes.to[0]),
+            "title": "Báo cáo kết quả công tác truyền thông chính sách năm 2026",
+            "number": "215/BC-SVHTTDL",
+            "signed_on": dt.date(2026, 12, 28),
+            "version": 1,
+            "reported": 40,
+            "expected": 42,
+            "files": ["bao-cao-2026.docx", "so-lieu-2026.xlsx"],
+        },
+    }
+    found = {}
+    for kind, context in contexts.items():
+        rendered = renderer().render(kind, context)
+        found[kind] = Letter(dt.date(2026, 11, 24), kind, None, (), rendered.subject, rendered.text)
+    return found
+
+
 def test_golden_letters(year_2026, letters) -> None:
     """One letter of each kind, compared word for word with tests/golden/letters/."""
     examples = golden_examples(letters)
     examples["returned"] = _returned_example(year_2026.run.defs)
+    documents = _document_letters(year_2026.run.defs)
     assert set(examples) == {name for name, _, _ in GOLDEN_CHOICES} | {"returned"}
+    examples.update(documents)
     for name, letter in examples.items():
         assert lint(letter, year_2026.run.defs) == [], name
     changed = []
