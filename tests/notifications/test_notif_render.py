@@ -255,3 +255,23 @@ def test_syntax_error_in_custom_template_names_file_and_line(tmp_path: Path, con
     _write(tmp_path, "hong.txt", "Dòng một\n{% if %}\n")
     with pytest.raises(TemplateError, match=r"syntax error in .*hong\.txt, line 2"):
         Renderer(tmp_path).render("hong", contexts["reminder"])
+
+
+def test_templates_hold_no_plan_specific_wording() -> None:
+    """Authority, sender, names and citations come from the definitions, never the templates."""
+    from notifications.render import BUILTIN_DIR
+
+    fixed = ("tỉnh", "thành phố", "Tuyên Quang", "UBND", "Ủy ban nhân dân", "Kế hoạch số")
+    for path in sorted(BUILTIN_DIR.iterdir()):
+        text = path.read_text(encoding="utf-8")
+        for phrase in fixed:
+            assert phrase not in text, f"{path.name} says {phrase!r}"
+
+
+def test_a_due_today_letter_sent_late_does_not_say_today(renderer: Renderer, contexts) -> None:
+    late = dataclasses.replace(contexts["due-today"], sent_on=dt.date(2026, 12, 19))
+    message = renderer.render("due-today", late)
+    for part in (message.subject, message.text, message.html):
+        assert "hôm nay" not in part
+    assert message.subject.startswith("[Đã hết hạn]")
+    assert "là Thứ Năm, ngày 17 tháng 12 năm 2026" in message.text
