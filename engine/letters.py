@@ -139,9 +139,38 @@ def _signed(date_text: str) -> tuple[dt.date | None, str]:
     return None, f"tháng {parts[1]} năm {parts[0]}"
 
 
+# Plan-level phrases, computed once per loaded Definitions (thousands of letters share them).
+# Keyed by id() and checked by identity, so an edited copy never reads a stale entry.
+_PLAN_CACHE: dict[int, tuple[Definitions, dict[str, object]]] = {}
+
+
+def _plan_facts(defs: Definitions) -> dict[str, object]:
+    entry = _PLAN_CACHE.get(id(defs))
+    if entry is not None and entry[0] is defs:
+        return entry[1]
+    parents: dict[str, str] = {}
+
+    def walk(clauses: list[Clause], parent: str | None) -> None:
+        for clause in clauses:
+            if parent:
+                parents[clause.id] = parent
+            walk(clause.children, clause.id)
+
+    walk(defs.plan.clauses, None)
+    facts: dict[str, object] = {"parents": parents, "citation": _plan_citation(defs)}
+    if len(_PLAN_CACHE) > 16:
+        _PLAN_CACHE.clear()
+    _PLAN_CACHE[id(defs)] = (defs, facts)
+    return facts
+
+
 def plan_citation(defs: Definitions) -> str:
     """'Kế hoạch số 125/KH-UBND ngày 15 tháng 6 năm 2023 của … triển khai …'; without a number
     or a day it says only what is known, never 'số /KH-UBND'."""
+    return str(_plan_facts(defs)["citation"])
+
+
+def _plan_citation(defs: Definitions) -> str:
     plan = defs.plan
     issuer = authority(defs).body
     title = re.sub(r"\s+", " ", plan.title.strip())
@@ -163,15 +192,7 @@ def plan_citation(defs: Definitions) -> str:
 def clause_citation(defs: Definitions, clause_ids: list[str]) -> str:
     """'mục III.2' or 'các mục III.3.1, III.3.5 và IV.1': a clause cited with one of its own
     sub-clauses is named once, by the sub-clause."""
-    parents: dict[str, str] = {}
-
-    def walk(clauses: list[Clause], parent: str | None) -> None:
-        for clause in clauses:
-            if parent:
-                parents[clause.id] = parent
-            walk(clause.children, clause.id)
-
-    walk(defs.plan.clauses, None)
+    parents: dict[str, str] = _plan_facts(defs)["parents"]  # type: ignore[assignment]
     ancestors = set()
     for clause_id in clause_ids:
         current = parents.get(clause_id)

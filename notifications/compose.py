@@ -80,7 +80,7 @@ def obligation_ref(
     defs: Definitions, obligation: Obligation, on: dt.date, period_label: str
 ) -> ObligationRef:
     """The obligation as a letter cites it for one period (every phrase from the definitions)."""
-    titles = {c.id: c.title for c in walk(defs.plan.clauses)}
+    titles = _clause_titles(defs)
     plan_ref = letters.plan_citation(defs)
     report_to = _recipient_name(defs, obligation, on)
     words = letters.naming(obligation, period_label)
@@ -98,6 +98,19 @@ def obligation_ref(
         citation=f"{plan_ref} ({letters.clause_citation(defs, list(obligation.clauses))})",
         authority=AuthorityRef(names.level, names.name, names.body),
     )
+
+
+_TITLES: dict[int, tuple[Definitions, dict[str, str]]] = {}
+
+
+def _clause_titles(defs: Definitions) -> dict[str, str]:
+    """Clause titles by id, once per loaded Definitions (checked by identity)."""
+    entry = _TITLES.get(id(defs))
+    if entry is None or entry[0] is not defs:
+        if len(_TITLES) > 16:
+            _TITLES.clear()
+        entry = _TITLES[id(defs)] = (defs, {c.id: c.title for c in walk(defs.plan.clauses)})
+    return entry[1]
 
 
 def _recipient_name(defs: Definitions, obligation: Obligation, on: dt.date) -> str:
