@@ -148,8 +148,7 @@ def copied_bodies(
     defs: Definitions, obligation: Obligation, rung_id: str | None, body_id: str, on: dt.date
 ) -> list[str]:
     """The bodies an escalation also goes to ("Đồng gửi"), by name: the rung's roles and bodies
-    other than the addressee (the addressee's own head and cc mailboxes are the addressee).
-    The letter leaves out its own signer, whose copy is its record, not a recipient's."""
+    other than the addressee (the addressee's own head and cc mailboxes are the addressee)."""
     rung = next((r for r in obligation.ladder if r.id == rung_id), None)
     if rung is None:
         return []
@@ -216,6 +215,7 @@ def _chase_context(
         days_overdue=late_days,
         requested_on=assignment.requested_on or cycle.opened_on,
         reminders_sent=sent,
+        # The signer's own copy is its record, not a recipient's: it is not "Đồng gửi".
         cc=[
             name
             for name in copied_bodies(defs, obligation, rung_id, assignment.body_id, today)
