@@ -102,7 +102,7 @@ def cadence_words(name: str) -> list[str]:
 
 @dataclass(frozen=True)
 class AuthorityNames:
-    """'tỉnh', 'Tuyên Quang' and the issuing body's name ('Ủy ban nhân dân tỉnh Tuyên Quang')."""
+    """'thành phố', 'Huế' and the issuing body's name ('Ủy ban nhân dân thành phố Huế')."""
 
     level: str
     name: str

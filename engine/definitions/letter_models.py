@@ -56,7 +56,7 @@ class Authority(_Strict):
     level: AuthorityLevel = Field(
         description="Cấp chính quyền: 'tỉnh' hoặc 'thành phố' (thành phố trực thuộc trung ương)."
     )
-    name: str = Field(min_length=1, description="Tên địa phương, ví dụ 'Tuyên Quang', 'Huế'.")
+    name: str = Field(min_length=1, description="Tên địa phương, ví dụ 'Cần Thơ', 'Huế'.")
 
 
 class Wording(_Strict):
