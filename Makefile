@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV := $(BIN)/uv
 
-.PHONY: install system-deps run test lint schema bench clean
+.PHONY: golden install system-deps run test lint schema bench clean
 
 # Debian packages the browser, document and mail-intake tests use; without them those tests skip.
 SYSTEM_PACKAGES := chromium chromium-driver libreoffice-writer-nogui poppler-utils fonts-liberation2 \
@@ -57,6 +57,10 @@ bench: install
 
 schema: install
 	$(BIN)/kehoach schema
+
+# Rewrites tests/golden/letters/ from a simulated 2026 after an intended wording change.
+golden: install
+	KEHOACH_UPDATE_GOLDEN=1 $(BIN)/pytest tests/simulate/test_letters.py -q
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -43,6 +43,7 @@ LEAD = """roles:
 """
 OBLIGATION_YAML = """  - id: {id}
     title: Báo cáo quý về truyền thông chính sách
+    letter: {{name: Báo cáo về truyền thông chính sách}}
     description: Báo cáo quý; hạn 3 ngày làm việc sau khi chốt số liệu.
     clauses: [IV]
     responsible: {{groups: [{id}]}}

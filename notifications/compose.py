@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import SecretStr
 
-from engine.bodies import resolve_target, role_holder
+from engine import letters
+from engine.bodies import role_holder, successors_on
 from engine.definitions.coverage import walk
 from engine.definitions.models import Definitions, Obligation
 from engine.ledger.snapshot import AssignmentView, CycleView, LedgerSnapshot
@@ -21,6 +22,7 @@ from engine.tokens import reply_address, sign, sign_reply
 from notifications.contexts import (
     Addressee,
     AttachmentRules,
+    AuthorityRef,
     ClauseRef,
     ClosedSummaryContext,
     DueTodayContext,
@@ -40,6 +42,9 @@ VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 RUNG_KINDS = ("reminder", "due-today", "overdue", "escalation")
 # Letters that ask for the report, so they invite a reply carrying it.
 REPLY_KINDS = ("request", *RUNG_KINDS)
+
+# Generic, not plan-specific: who signs the notices the tracking system writes about itself.
+SYSTEM_NAME = "Hệ thống theo dõi thực hiện kế hoạch"
 
 
 class Links:
@@ -99,17 +104,41 @@ def period_label(obligation: Obligation, cycle: CycleView) -> str:
     return period.label
 
 
-def obligation_ref(defs: Definitions, obligation: Obligation, on: dt.date) -> ObligationRef:
-    titles = {c.id: c.title for c in walk(defs.plan.clauses)}
-    plan = defs.plan
-    issuer = defs.bodies.get(plan.issuer)
-    plan_ref = f"Kế hoạch số {plan.number} của {issuer.name if issuer else plan.issuer}"
+def obligation_ref(
+    defs: Definitions, obligation: Obligation, on: dt.date, period_label: str
+) -> ObligationRef:
+    """The obligation as a letter cites it for one period (every phrase from the definitions)."""
+    titles = _clause_titles(defs)
+    plan_ref = letters.plan_citation(defs)
+    report_to = _recipient_name(defs, obligation, on)
+    words = letters.naming(obligation, period_label)
+    names = letters.authority(defs)
     return ObligationRef(
         title=obligation.title,
-        plan_ref=f"{plan_ref} ({plan.title})" if plan.title else plan_ref,
+        plan_ref=plan_ref,
         clauses=[ClauseRef(c, titles.get(c, "")) for c in obligation.clauses],
-        report_to=_recipient_name(defs, obligation, on),
+        report_to=report_to,
+        named=words.named,
+        action=words.action,
+        task=words.task,
+        result=words.result,
+        duty=letters.duty(words, report_to, declared_result=obligation.letter.result is not None),
+        citation=f"{plan_ref} ({letters.clause_citation(defs, list(obligation.clauses))})",
+        authority=AuthorityRef(names.level, names.name, names.body),
     )
+
+
+_TITLES: dict[int, tuple[Definitions, dict[str, str]]] = {}
+
+
+def _clause_titles(defs: Definitions) -> dict[str, str]:
+    """Clause titles by id, once per loaded Definitions (checked by identity)."""
+    entry = _TITLES.get(id(defs))
+    if entry is None or entry[0] is not defs:
+        if len(_TITLES) > 16:
+            _TITLES.clear()
+        entry = _TITLES[id(defs)] = (defs, {c.id: c.title for c in walk(defs.plan.clauses)})
+    return entry[1]
 
 
 def _recipient_name(defs: Definitions, obligation: Obligation, on: dt.date) -> str:
@@ -121,17 +150,47 @@ def _recipient_name(defs: Definitions, obligation: Obligation, on: dt.date) -> s
 
 
 def signature(defs: Definitions, obligation: Obligation, on: dt.date) -> Signature:
-    """Letters speak for the body that receives the results (usually the lead department)."""
-    addresses = resolve_target(defs, obligation.recipient, None, on)
+    """Letters speak for the obligation's declared sender (by default the body receiving the
+    results), on behalf of the authority where one is declared: never as the authority itself."""
+    sender = letters.sender_of(defs, obligation, on)
+    body = letters.party_body(defs, sender, on)
+    principal = letters.party_body(defs, sender.on_behalf_of, on) if sender.on_behalf_of else None
     return Signature(
-        name=_recipient_name(defs, obligation, on),
-        contact_email=addresses[0] if addresses else None,
+        name=body.name if body else _recipient_name(defs, obligation, on),
+        contact_email=body.mailboxes.to[0] if body and body.mailboxes.to else None,
+        on_behalf_of=principal.name if principal else None,
     )
+
+
+def system_signature() -> Signature:
+    """Notices the system writes about itself (closing summaries, digests)."""
+    return Signature(name=SYSTEM_NAME)
 
 
 def _body_name(defs: Definitions, body_id: str, fallback: str) -> str:
     body = defs.bodies.get(body_id)
     return body.name if body else fallback
+
+
+def copied_bodies(
+    defs: Definitions, obligation: Obligation, rung_id: str | None, body_id: str, on: dt.date
+) -> list[str]:
+    """The bodies an escalation also goes to ("Đồng gửi"), by name: the rung's roles and bodies
+    other than the addressee (the addressee's own head and cc mailboxes are the addressee)."""
+    rung = next((r for r in obligation.ladder if r.id == rung_id), None)
+    if rung is None:
+        return []
+    names: list[str] = []
+    for target in [*rung.escalate_to, *rung.cc]:
+        if target.role is not None:
+            holder = role_holder(defs, target.role, on)
+            found = [holder] if holder is not None else []
+        elif target.body is not None:
+            found = successors_on(defs, target.body, on)
+        else:
+            continue
+        names += [b.name for b in found if b.id != body_id]
+    return list(dict.fromkeys(names))
 
 
 def _chase_context(
@@ -143,12 +202,13 @@ def _chase_context(
     today: dt.date,
     links: Links,
     snapshot: LedgerSnapshot,
-    cc: tuple[str, ...],
+    rung_id: str | None,
 ) -> object:
+    label = period_label(obligation, cycle)
     common = {
         "addressee": Addressee(_body_name(defs, assignment.body_id, assignment.body_name)),
-        "obligation": obligation_ref(defs, obligation, today),
-        "period_label": period_label(obligation, cycle),
+        "obligation": obligation_ref(defs, obligation, today, label),
+        "period_label": label,
         "due_on": assignment.due_on,
         "signature": signature(defs, obligation, today),
     }
@@ -169,7 +229,7 @@ def _chase_context(
     if kind == "reminder":
         return ReminderContext(**common, form_url=form_url, days_left=-late_days)
     if kind == "due-today":
-        return DueTodayContext(**common, form_url=form_url)
+        return DueTodayContext(**common, form_url=form_url, sent_on=today)
     if kind == "overdue":
         return OverdueContext(**common, form_url=form_url, days_overdue=late_days)
     sent = sum(
@@ -177,14 +237,18 @@ def _chase_context(
         for m in snapshot.outbox
         if m.cycle_id == cycle.id and m.body_id == assignment.body_id and m.kind in RUNG_KINDS
     )
-    common["addressee"] = Addressee(f"Thủ trưởng {common['addressee'].name}")
     return EscalationContext(
         **common,
         form_url=form_url,
         days_overdue=late_days,
         requested_on=assignment.requested_on or cycle.opened_on,
         reminders_sent=sent,
-        cc=list(cc),
+        # The signer's own copy is its record, not a recipient's: it is not "Đồng gửi".
+        cc=[
+            name
+            for name in copied_bodies(defs, obligation, rung_id, assignment.body_id, today)
+            if name != common["signature"].name
+        ],
     )
 
 
@@ -200,12 +264,13 @@ def _summary_context(
             submitted = Submitted(name, a.last_submitted_at)
             vn_day = a.last_submitted_at.astimezone(VIETNAM).date()
             (late if vn_day > a.due_on else on_time).append(submitted)
+    label = period_label(obligation, cycle)
     return ClosedSummaryContext(
         addressee=Addressee(_recipient_name(defs, obligation, today)),
-        obligation=obligation_ref(defs, obligation, today),
-        period_label=period_label(obligation, cycle),
+        obligation=obligation_ref(defs, obligation, today, label),
+        period_label=label,
         due_on=cycle.due_on,
-        signature=Signature(name="Hệ thống kehoach"),
+        signature=system_signature(),
         closed_on=today,
         on_time=on_time,
         late=late,
@@ -230,7 +295,7 @@ def compose(
     if assignment is None:
         raise LookupError(f"no assignment of {message.body_id} in cycle {cycle.id}")
     context = _chase_context(
-        defs, obligation, cycle, assignment, message.kind, today, links, snapshot, message.cc
+        defs, obligation, cycle, assignment, message.kind, today, links, snapshot, message.rung
     )
     rung = next((r for r in obligation.ladder if r.id == message.rung), None)
     template = rung.template if rung and rung.template else message.kind

@@ -8,7 +8,7 @@ these dataclasses or a plain dict with the same keys (nested values: dataclasses
 |----------------|----------------------|-------------------------------------------------------|
 | request        | RequestContext       | form_url, fields asked, attachment rules              |
 | reminder       | ReminderContext      | form_url, days_left                                   |
-| due-today      | DueTodayContext      | form_url                                              |
+| due-today      | DueTodayContext      | form_url, sent_on                                     |
 | overdue        | OverdueContext       | form_url, days_overdue                                |
 | escalation     | EscalationContext    | form_url, days_overdue, requested_on, reminders_sent, cc |
 | receipt        | ReceiptContext       | submitted_at, version, on_time, answers, attachments  |
@@ -44,11 +44,13 @@ class Addressee:
 
 @dataclass(frozen=True)
 class Signature:
-    """The body the letter speaks for, and how to reach a person there."""
+    """The body the letter speaks for, and how to reach a person there; `on_behalf_of` names
+    the authority it writes for ("…, thay mặt Ủy ban nhân dân tỉnh …")."""
 
     name: str
     contact_email: str | None = None
     contact_phone: str | None = None
+    on_behalf_of: str | None = None
 
 
 @dataclass(frozen=True)
@@ -58,13 +60,30 @@ class ClauseRef:
 
 
 @dataclass(frozen=True)
+class AuthorityRef:
+    """The government the plan belongs to: level ('tỉnh', 'thành phố'), name, issuing body."""
+
+    level: str
+    name: str
+    body: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class ObligationRef:
-    """The obligation as the letter cites it; `plan_ref` is the full citation of the plan."""
+    """The obligation as the letter cites it, every phrase composed from the definitions
+    (engine.letters): `plan_ref` cites the plan, `citation` adds the clauses."""
 
     title: str
     plan_ref: str
     clauses: list[ClauseRef]
     report_to: str
+    named: str  # "Báo cáo kết quả … năm 2026": the name with its period
+    action: str  # "gửi", "tổ chức", "ban hành", "cập nhật"
+    task: str  # "tổ chức Hội nghị giao ban báo chí tháng 1 năm 2026"
+    result: str  # what comes back: "Báo cáo … năm 2026", "kết quả Hội nghị … tháng 1 năm 2026"
+    duty: str  # "gửi Báo cáo … về Sở …" / "tổ chức Hội nghị … và gửi kết quả về …"
+    citation: str  # "Kế hoạch … (mục III.2)"
+    authority: AuthorityRef
 
 
 @dataclass(frozen=True)
@@ -176,7 +195,10 @@ class ReminderContext(Common):
 
 @dataclass(frozen=True, kw_only=True)
 class DueTodayContext(Common):
+    """`sent_on` is the day the letter goes out: "hôm nay" is said only when it is the due date."""
+
     form_url: str
+    sent_on: dt.date
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -187,7 +209,7 @@ class OverdueContext(Common):
 
 @dataclass(frozen=True, kw_only=True)
 class EscalationContext(Common):
-    """Addressed to the body's head; `cc` names who else receives it."""
+    """Addressed to the body's head; `cc` names the other bodies that receive it."""
 
     form_url: str
     days_overdue: int

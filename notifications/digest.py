@@ -8,6 +8,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from engine import letters
 from engine.calendar import LegalCalendar
 from engine.definitions.models import Definitions
 from engine.digest import Digest, digest_week, weekly_digests
@@ -15,7 +16,8 @@ from engine.ledger import outbox as ledger_outbox
 from engine.ledger.models import OutboxMessage
 from engine.ledger.snapshot import load_open_state
 from engine.periods import period_for_key
-from notifications.contexts import Addressee, DigestContext, DigestItem, Signature
+from notifications.compose import system_signature
+from notifications.contexts import Addressee, DigestContext, DigestItem
 from notifications.render import Renderer
 
 KIND = "digest"
@@ -31,7 +33,7 @@ def _context(defs: Definitions, digest: Digest, today: dt.date) -> DigestContext
         items.append(
             DigestItem(
                 body=item.body_name,
-                obligation=obligation.title,
+                obligation=letters.naming(obligation, period.label).named,
                 period_label=period.label,
                 due_on=item.due_on,
                 days_overdue=max(0, (today - item.due_on).days),
@@ -41,7 +43,7 @@ def _context(defs: Definitions, digest: Digest, today: dt.date) -> DigestContext
     body = defs.bodies[digest.recipient_id]
     return DigestContext(
         addressee=Addressee(body.name),
-        signature=Signature("Hệ thống kehoach"),
+        signature=system_signature(),
         as_of=today,
         items=items,
     )

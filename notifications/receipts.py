@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +29,11 @@ from engine.ledger.queries import StatusRow, status_rows
 from engine.ledger.states import OutboxState
 from engine.ledger.transactions import aware
 from engine.periods import period_for_key
+from engine.vndates import short_date
 from notifications.compose import Links, obligation_ref, signature
 from notifications.contexts import Addressee, Answer, ReceiptContext, ReceivedFile
 from notifications.render import Renderer
+from notifications.vietnamese import format_number
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,20 @@ def find_assignment(desk: Desk, obligation_id: str, period_key: str, body_id: st
     return row
 
 
-def _format(value: Any) -> str:
+def _format(kind: FieldType, value: Any) -> str:
+    """An answer as a letter writes it: dates 05/01/2026, numbers 1.245 and 12,5."""
+    if kind == FieldType.date:
+        try:
+            return short_date(dt.date.fromisoformat(str(value)))
+        except ValueError:
+            return str(value)
+    if kind in (FieldType.integer, FieldType.decimal) and not isinstance(value, bool):
+        try:
+            number = Decimal(str(value))
+        except ArithmeticError:
+            return str(value)
+        whole = number == number.to_integral_value()
+        return format_number(int(number) if whole else float(number))
     return value if isinstance(value, str) else str(value)
 
 
@@ -175,19 +191,24 @@ def receipt_message(
     body = desk.defs.bodies.get(assignment.body_id)
     if body is None:
         return None
-    labels = {f.id: f.label for f in obligation.form.fields if f.type != FieldType.file}
+    fields = {f.id: f for f in obligation.form.fields if f.type != FieldType.file}
+    label = period_for_key(
+        obligation.schedule, obligation.window, cycle.period_key, on=cycle.period_start
+    ).label
     context = ReceiptContext(
         addressee=Addressee(body.name),
-        obligation=obligation_ref(desk.defs, obligation, today),
-        period_label=period_for_key(
-            obligation.schedule, obligation.window, cycle.period_key, on=cycle.period_start
-        ).label,
+        obligation=obligation_ref(desk.defs, obligation, today, label),
+        period_label=label,
         due_on=assignment.due_on,
         signature=signature(desk.defs, obligation, today),
         submitted_at=now,
         version=recorded.version,
         on_time=not recorded.late,
-        answers=[Answer(labels[k], _format(v)) for k, v in values.items() if k in labels],
+        answers=[
+            Answer(fields[k].label, _format(fields[k].type, v))
+            for k, v in values.items()
+            if k in fields
+        ],
         attachments=[ReceivedFile(s.file_name, s.size, s.sha256) for s in stored],
         missing=list(missing),
         complete_url=desk.links.form_url(assignment.assignment_id, assignment.closes_on)

@@ -83,10 +83,11 @@ def queue_returned(
     with desk.sessions() as session:
         snapshot = load_open_state(session, obligation.id)
     cycle = next(c for c in snapshot.cycles if c.period_key == assignment.period_key)
+    label = period_label(obligation, cycle)
     context = ReturnedContext(
         addressee=Addressee(body.name),
-        obligation=obligation_ref(desk.defs, obligation, today),
-        period_label=period_label(obligation, cycle),
+        obligation=obligation_ref(desk.defs, obligation, today, label),
+        period_label=label,
         due_on=revision_due_on(assignment, today),
         signature=signature(desk.defs, obligation, today),
         form_url=desk.links.form_url(assignment.assignment_id, cycle.closes_on, revision),

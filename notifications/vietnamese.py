@@ -79,7 +79,14 @@ def format_size(size: int) -> str:
     raise AssertionError("unreachable")
 
 
+def capfirst(text: str) -> str:
+    """The first letter in capitals, for a name that opens a subject line ('số liệu …')."""
+    text = str(text)
+    return text[:1].upper() + text[1:]
+
+
 FILTERS = {
+    "capfirst": capfirst,
     "date": format_date,
     "date_official": format_date_official,
     "date_short": format_date_short,

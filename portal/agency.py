@@ -20,7 +20,7 @@ from engine.ledger.results import SubmissionView
 from engine.ledger.states import AssignmentState
 from engine.tokens import TokenError, read_link
 from notifications.receipts import submit as record_answer
-from notifications.vietnamese import format_date
+from notifications.vietnamese import capfirst, format_date
 from portal import formview
 from portal.lookup import AssignmentPage, load_page
 from portal.uploads import Limits, ParsedForm, UploadRefused, discard_rest, read_form
@@ -79,8 +79,7 @@ def open_link(
     if not page.cycle_open and not allow_closed:
         raise Refusal(
             410,
-            f"Kỳ báo cáo “{page.obligation.title} {page.period_label}” đã đóng; "
-            "biểu mẫu không còn nhận báo cáo.",
+            f"Kỳ báo cáo “{capfirst(page.named)}” đã đóng; biểu mẫu không còn nhận báo cáo.",
         )
     return page
 

@@ -19,6 +19,7 @@ from engine.ledger.queries import StatusRow, status_row
 from engine.ledger.results import SubmissionView, submission_history
 from engine.ledger.states import AWAITING, UNDER_REVIEW, AssignmentState, CycleState
 from engine.ledger.transactions import committing
+from engine.letters import naming
 from engine.periods import period_for_key
 from notifications.receipts import Desk
 
@@ -92,6 +93,12 @@ class AssignmentPage:
     return_comment: str | None = None
     # The round the assignment's current link is signed for (returns so far).
     link_revision: int = 0
+
+    @property
+    def named(self) -> str:
+        """The obligation and its period as the letters name them ('… năm 2026', never
+        '… hằng năm năm 2026')."""
+        return naming(self.obligation, self.period_label).named
 
     @property
     def cycle_open(self) -> bool:

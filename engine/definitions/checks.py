@@ -12,6 +12,7 @@ from collections.abc import Collection, Iterator, Mapping
 from engine.bodies import resolve_responsible, resolve_target
 from engine.definitions.declarations import check_declarations
 from engine.definitions.findings import Finding
+from engine.definitions.letter_checks import check_letters
 from engine.definitions.models import (
     Body,
     Clause,
@@ -68,6 +69,7 @@ def check_definitions(
     if complete:
         findings += check_declarations(defs)
     findings += _check_calendars(defs)
+    findings += check_letters(defs, refs, complete)
     if complete and not any(unparsed.get(section) for section in ("bodies", "groups", "roles")):
         # An obligation with a bad reference would only repeat that error as "nobody".
         flawed = {f.item_id for f in findings if f.section == "obligations"}

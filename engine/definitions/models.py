@@ -13,6 +13,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from engine.definitions.letter_models import Authority, Sender, Wording
+
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
 Id = Annotated[str, Field(pattern=ID_PATTERN, description="Định danh: chữ thường, số, gạch nối.")]
 # The plan's own numbering: Roman parts, then numbers, letters or Roman numerals (II.4.a).
@@ -71,6 +73,16 @@ class Plan(Strict):
     )
     issuer: Id = Field(description="Cơ quan ban hành (định danh cơ quan).")
     place: str = Field(description="Địa danh ghi trên văn bản, ví dụ 'Tuyên Quang'.")
+    authority: Authority | None = Field(
+        default=None,
+        description="Cấp và tên chính quyền mà thư, văn bản nhắc tới ('của tỉnh', 'Ủy ban nhân "
+        "dân tỉnh …'). Bỏ trống: suy ra từ tên cơ quan ban hành.",
+    )
+    sender: Sender | None = Field(
+        default=None,
+        description="Cơ quan gửi thư tự động thay mặt cơ quan ban hành, cho các nghĩa vụ mà cơ "
+        "quan ban hành là nơi nhận (thư tự động không ký với danh nghĩa cơ quan ban hành).",
+    )
     title: str
     description: str = ""
     legal_bases: list[LegalBasis] = Field(default_factory=list)
@@ -641,6 +653,14 @@ class Obligation(Strict):
     legal_basis: list[Id] = Field(default_factory=list)
     responsible: Responsible
     recipient: Target = Field(description="Cơ quan nhận kết quả.")
+    sender: Sender | None = Field(
+        default=None,
+        description="Cơ quan ký thư của nghĩa vụ này; bỏ trống: cơ quan nhận kết quả (hoặc "
+        "plan.sender khi cơ quan nhận là cơ quan ban hành).",
+    )
+    letter: Wording = Field(
+        default_factory=Wording, description="Cách thư gọi tên nghĩa vụ và việc phải làm."
+    )
     schedule: Schedule
     window: Window = Field(default_factory=Window)
     request: RequestRule

@@ -12,6 +12,7 @@ from notifications.contexts import (
     Addressee,
     Answer,
     AttachmentRules,
+    AuthorityRef,
     ClauseRef,
     ClosedSummaryContext,
     DigestContext,
@@ -37,14 +38,25 @@ VN = ZoneInfo("Asia/Ho_Chi_Minh")
 DUE = dt.date(2026, 12, 17)
 FORM_URL = "https://kehoach.tuyenquang.example/f/2026/so-tu-phap/9f3c2a?lang=vi&x=1"
 
+PLAN_REF = (
+    "Kế hoạch số 125/KH-UBND ngày 15 tháng 6 năm 2023 của Ủy ban nhân dân tỉnh Tuyên Quang "
+    "triển khai thực hiện Chỉ thị số 07/CT-TTg của Thủ tướng Chính phủ"
+)
 OBLIGATION = ObligationRef(
     title="Báo cáo kết quả công tác truyền thông chính sách",
-    plan_ref=(
-        "Kế hoạch số 125/KH-UBND ngày 15 tháng 6 năm 2023 của Ủy ban nhân dân tỉnh Tuyên Quang "
-        "triển khai thực hiện Chỉ thị số 07/CT-TTg của Thủ tướng Chính phủ"
-    ),
+    plan_ref=PLAN_REF,
     clauses=[ClauseRef(id="IV", title="Chế độ thông tin, báo cáo")],
     report_to="Sở Văn hóa, Thể thao và Du lịch",
+    named="Báo cáo kết quả công tác truyền thông chính sách năm 2026",
+    action="gửi",
+    task="gửi Báo cáo kết quả công tác truyền thông chính sách năm 2026",
+    result="Báo cáo kết quả công tác truyền thông chính sách năm 2026",
+    duty=(
+        "gửi Báo cáo kết quả công tác truyền thông chính sách năm 2026 về Sở Văn hóa, Thể thao"
+        " và Du lịch"
+    ),
+    citation=f"{PLAN_REF} (mục IV)",
+    authority=AuthorityRef("tỉnh", "Tuyên Quang", "Ủy ban nhân dân tỉnh Tuyên Quang"),
 )
 ADDRESSEE = Addressee(name="Sở Tư pháp tỉnh Tuyên Quang")
 SIGNATURE = Signature(
@@ -78,7 +90,7 @@ def sample_contexts() -> dict[str, object]:
             attachments=AttachmentRules(types=["pdf", "docx"], max_mb=20, max_files=5),
         ),
         "reminder": ReminderContext(**COMMON, form_url=FORM_URL, days_left=3),
-        "due-today": DueTodayContext(**COMMON, form_url=FORM_URL),
+        "due-today": DueTodayContext(**COMMON, form_url=FORM_URL, sent_on=DUE),
         "overdue": OverdueContext(**COMMON, form_url=FORM_URL, days_overdue=2),
         "escalation": EscalationContext(
             **COMMON,
@@ -129,20 +141,20 @@ def sample_contexts() -> dict[str, object]:
             items=[
                 DigestItem(
                     body="Sở Ngoại vụ",
-                    obligation="Báo cáo kết quả công tác truyền thông chính sách",
+                    obligation="Báo cáo kết quả công tác truyền thông chính sách năm 2026",
                     period_label="năm 2026",
                     due_on=dt.date(2027, 1, 5),
                 ),
                 DigestItem(
                     body="Sở Tài chính",
-                    obligation="Báo cáo kết quả công tác truyền thông chính sách",
+                    obligation="Báo cáo kết quả công tác truyền thông chính sách năm 2026",
                     period_label="năm 2026",
                     due_on=DUE,
                     days_overdue=2,
                 ),
                 DigestItem(
                     body="Ủy ban nhân dân xã Lâm Bình",
-                    obligation="Danh sách người phát ngôn",
+                    obligation="Danh sách người phát ngôn quý IV năm 2026",
                     period_label="quý IV năm 2026",
                     due_on=dt.date(2026, 12, 10),
                     days_overdue=7,

@@ -55,8 +55,9 @@ def test_request_says_what_is_owed_by_when_where_and_why(renderer: Renderer, con
         assert "Thứ Năm, ngày 17 tháng 12 năm 2026" in part  # 17/12/2026 is a Thursday
         assert "Số tin, bài truyền thông chính sách đã đăng" in part
         assert "Khó khăn, vướng mắc và kiến nghị" in part
-        assert "mục IV: Chế độ thông tin, báo cáo" in part
-        assert "Kế hoạch số 125/KH-UBND" in part
+        assert "Kế hoạch số 125/KH-UBND ngày 15 tháng 6 năm 2023 của" in part
+        assert "(mục IV)" in part
+        assert "đề nghị Quý cơ quan gửi" in part
         assert "Nơi nhận kết quả" in part
         assert "tối đa 5 tệp" in part
     assert form_url in message.text
@@ -73,7 +74,9 @@ def test_kind_specific_facts(renderer: Renderer, contexts) -> None:
 
     escalation = renderer.render("escalation", contexts["escalation"])
     assert escalation.text.startswith("Kính gửi: Thủ trưởng Sở Tư pháp tỉnh Tuyên Quang\n")
-    assert "Đồng gửi: Văn phòng Sở Tư pháp; Văn phòng Ủy ban nhân dân tỉnh" in escalation.text
+    assert "Đồng gửi: Văn phòng Sở Tư pháp; Văn phòng Ủy ban nhân dân tỉnh." in escalation.text
+    assert "Thủ trưởng Thủ trưởng" not in escalation.text + escalation.html
+    assert "báo cáo chung của tỉnh" in escalation.text
     assert "3 lần nhắc hạn" in escalation.text and "ngày 17 tháng 11 năm 2026" in escalation.text
     assert "Đồng gửi:" in escalation.html and "Thủ trưởng Sở Tư pháp" in escalation.html
 
@@ -150,7 +153,9 @@ def test_missing_variable_is_an_error(renderer: Renderer, contexts) -> None:
 
 def test_missing_nested_attribute_is_an_error(renderer: Renderer, contexts) -> None:
     context = context_dict(contexts["request"])
-    context["obligation"] = {"title": TITLE, "plan_ref": "Kế hoạch số 125/KH-UBND", "clauses": []}
+    obligation = context_dict(contexts["request"].obligation)
+    del obligation["report_to"]
+    context["obligation"] = obligation
     with pytest.raises(TemplateError, match="report_to"):
         renderer.render("request", context)
 
@@ -250,3 +255,23 @@ def test_syntax_error_in_custom_template_names_file_and_line(tmp_path: Path, con
     _write(tmp_path, "hong.txt", "Dòng một\n{% if %}\n")
     with pytest.raises(TemplateError, match=r"syntax error in .*hong\.txt, line 2"):
         Renderer(tmp_path).render("hong", contexts["reminder"])
+
+
+def test_templates_hold_no_plan_specific_wording() -> None:
+    """Authority, sender, names and citations come from the definitions, never the templates."""
+    from notifications.render import BUILTIN_DIR
+
+    fixed = ("tỉnh", "thành phố", "Tuyên Quang", "UBND", "Ủy ban nhân dân", "Kế hoạch số")
+    for path in sorted(BUILTIN_DIR.iterdir()):
+        text = path.read_text(encoding="utf-8")
+        for phrase in fixed:
+            assert phrase not in text, f"{path.name} says {phrase!r}"
+
+
+def test_a_due_today_letter_sent_late_does_not_say_today(renderer: Renderer, contexts) -> None:
+    late = dataclasses.replace(contexts["due-today"], sent_on=dt.date(2026, 12, 19))
+    message = renderer.render("due-today", late)
+    for part in (message.subject, message.text, message.html):
+        assert "hôm nay" not in part
+    assert message.subject.startswith("[Đã hết hạn]")
+    assert "là Thứ Năm, ngày 17 tháng 12 năm 2026" in message.text

@@ -96,7 +96,7 @@ def test_answer_the_email_in_a_browser(
 
     with ServerThread(build_portal(Clock()), port):
         page.goto(link)
-        assert page.locator("h1").inner_text().startswith("Báo cáo quý về truyền thông")
+        assert page.locator("h1").inner_text().startswith("Báo cáo về truyền thông chính sách")
         # The stylesheet loaded under the strict CSP: the header has its colour.
         header = page.locator("header.site").evaluate("e => getComputedStyle(e).backgroundColor")
         assert header == "rgb(30, 58, 138)"
