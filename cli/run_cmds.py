@@ -16,6 +16,11 @@ def tick(
         None, "--as-of", formats=["%Y-%m-%d"], help="Ngày chạy (mặc định: hôm nay)."
     ),
     obligation: str | None = typer.Option(None, "--obligation", help="Chỉ một nghĩa vụ."),
+    force_date: bool = typer.Option(
+        False,
+        "--force-date",
+        help="Vẫn chạy khi ngày chạy sớm hơn ngày đã chạy gần nhất (mặc định: từ chối).",
+    ),
     definitions: Path | None = DefinitionsOption,
 ) -> None:
     """Chạy luồng thu thập (collect) cho từng nghĩa vụ đang hiệu lực, như các lượt chạy Prefect."""
@@ -43,15 +48,22 @@ def tick(
     for run in crash_dead_runs():
         print(f"Lượt chạy {run.name} bị bỏ dở (tiến trình đã dừng): đánh dấu gặp sự cố.")
     failed_before = _delivery().failed
-    failed = []
+    failed, refused = [], []
     for item in chosen:
         with tags(*run_tags(defs, item)):
-            state = collect(obligation=item.id, as_of=day, return_state=True)
+            state = collect(obligation=item.id, as_of=day, force_date=force_date, return_state=True)
         if not state.is_completed():
             failed.append(item.id)
             print(f"{item.id}: lượt chạy {state.name}: {state.message or ''}", file=sys.stderr)
+            continue
+        result = state.result()
+        stopped = result.get("stopped")
+        if result.get("back_in_time"):
+            refused.append(item.id)
+            print(f"Cảnh báo: {stopped}", file=sys.stderr)
+        elif stopped:
+            print(f"{item.id}: {stopped}")
         else:
-            result = state.result()
             print(
                 f"{item.id}: mở {len(result['opened'])} kỳ, xếp {result['enqueued']} thư, "
                 f"đã gửi {result['sent']}, đóng {len(result['closed'])} kỳ."
@@ -64,6 +76,8 @@ def tick(
         )
     if undelivered:
         fail(undelivered)
+    if refused:
+        fail(f"{len(refused)} nghĩa vụ không chạy vì ngày chạy lùi về trước: {', '.join(refused)}")
 
 
 def _delivery():

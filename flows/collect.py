@@ -41,6 +41,16 @@ def run_name() -> str:
     return f"{obligation_id} · {period.key if period else as_of.isoformat()}"
 
 
+NOTHING_DONE: dict[str, object] = {
+    "opened": [],
+    "enqueued": 0,
+    "sent": 0,
+    "closed": [],
+    "handed_off": [],
+    "artifacts": [],
+}
+
+
 @flow(
     name="collect",
     flow_run_name=run_name,
@@ -48,11 +58,18 @@ def run_name() -> str:
     task_runner=ThreadPoolTaskRunner(max_workers=2),
     retries=0,
 )
-def collect(obligation: str, as_of: dt.date | None = None) -> dict[str, object]:
+def collect(
+    obligation: str, as_of: dt.date | None = None, force_date: bool = False
+) -> dict[str, object]:
     day = _as_of(as_of)
     note_process()  # so that a run whose process dies is found and turned Crashed
     if obligation not in wiring.definitions().obligations:
         raise ValueError(f"unknown obligation {obligation!r}")
+    # Runs fire every day; only the legal calendar's working days (make-up Saturdays included)
+    # do anything, and never a date earlier than one already run (unless forced).
+    stop = collect_tasks.check_run_date(obligation, day, force_date)
+    if stop is not None:
+        return {**NOTHING_DONE, **stop}
     opened = collect_tasks.open_due_cycles(obligation, day)
     outcome = collect_tasks.enqueue_and_close(obligation, day)
     collect_tasks.queue_weekly_digest(day)

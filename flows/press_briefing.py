@@ -19,7 +19,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from engine.calendar import today_in_vietnam
 from tasks import briefing as steps
-from tasks.collect import drain_outbox, undelivered_message
+from tasks.collect import check_run_date, drain_outbox, undelivered_message
 from tasks.consolidation import drain_documents
 
 
@@ -52,9 +52,15 @@ def _deployment_run() -> str | None:
     task_runner=ThreadPoolTaskRunner(max_workers=2),
     retries=0,
 )
-def press_briefing(obligation: str, as_of: dt.date | None = None) -> dict[str, object]:
+def press_briefing(
+    obligation: str, as_of: dt.date | None = None, force_date: bool = False
+) -> dict[str, object]:
     logger = get_run_logger()
     day = _as_of(as_of)
+    # As the collect flow: only working days of the legal calendar, and dates never go back.
+    stop = check_run_date(obligation, day, force_date)
+    if stop is not None:
+        return {"chased": {}, "packs": [], "minutes": None, **stop}
     chased = steps.chase(obligation, day)
     packs = steps.send_packs(obligation, day)
     deliveries = [drain_outbox()]

@@ -120,6 +120,8 @@ def _chase_context(
             attachments=AttachmentRules(list(rules.types), rules.max_mb, rules.max_files)
             if rules.max_files
             else None,
+            rule_due_on=cycle.rule_due_on,
+            rule_due_passed=cycle.rule_due_on is not None and cycle.rule_due_on < today,
         )
     if kind == "reminder":
         return ReminderContext(**common, form_url=form_url, days_left=-late_days)

@@ -11,8 +11,30 @@ import datetime as dt
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from engine.vndates import short_date
 from tasks import runtime, steps
 from tasks.status import artifact_key, quiet_status, status_tables
+
+
+@task(name="check-run-date", retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
+def check_run_date(
+    obligation_id: str, as_of: dt.date, force: bool = False
+) -> dict[str, object] | None:
+    """None when the run may act on `as_of`; else why not: {"stopped": Vietnamese message,
+    "back_in_time": whether the date is earlier than one already run}."""
+    env = runtime.tick_env(as_of)
+    logger = get_run_logger()
+    reason = steps.day_off(env)
+    if reason is not None:
+        message = f"Ngày {short_date(as_of)} là ngày nghỉ ({reason}): lượt chạy không gửi gì."
+        logger.info(message)
+        return {"stopped": message, "back_in_time": False}
+    latest = steps.refused_date(env, obligation_id, force=force)
+    if latest is not None:
+        message = steps.back_in_time_message(obligation_id, as_of, latest)
+        logger.warning(message)
+        return {"stopped": message, "back_in_time": True}
+    return None
 
 
 @task(name="open-due-cycles", retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
@@ -22,6 +44,8 @@ def open_due_cycles(obligation_id: str, as_of: dt.date) -> list[str]:
     steps.open_due_cycles(env, env.defs.obligations[obligation_id], outcome)
     if outcome.opened:
         get_run_logger().info("Đã mở kỳ: %s", ", ".join(outcome.opened))
+    for note in outcome.late_starts:
+        get_run_logger().warning("Kỳ mở muộn, hạn mới: %s", note)
     return outcome.opened
 
 

@@ -63,7 +63,9 @@ class HandOffs:
         if downstream.flow == "consolidation":
             note, job = self._consolidate(day, handoff)
         with self.sessions() as session:
-            ledger_cycles.mark_handed_off(session, handoff.cycle_id, handoff.version, now=now)
+            ledger_cycles.mark_handed_off(
+                session, handoff.cycle_id, handoff.version, now=now, before_close=handoff.early
+            )
         record = HandOffRecord(
             day,
             obligation_id,
