@@ -238,11 +238,13 @@ def check_run_days(obligation: Obligation, cal: LegalCalendar, years: range) -> 
         day += dt.timedelta(days=1)
     if not missed:
         return []
-    saturdays = [d for d in missed if d.weekday() == 5]
-    example = saturdays[0] if saturdays else missed[0]
+    listed = ", ".join(
+        ("thứ Bảy " if d.weekday() == 5 else "") + short_date(d) for d in missed[:MONTHS_LISTED]
+    )
+    more = "…" if len(missed) > MONTHS_LISTED else ""
     message = (
-        f"lịch chạy '{obligation.deployment.cron}' bỏ sót {len(missed)} ngày làm việc, ví dụ "
-        f"{'ngày làm bù thứ Bảy ' if example.weekday() == 5 else 'ngày '}{short_date(example)}: "
-        "lượt chạy phải có mỗi ngày (ngày nghỉ tự kết thúc ngay), ví dụ '30 7 * * *'"
+        f"lịch chạy '{obligation.deployment.cron}' bỏ sót {len(missed)} ngày làm việc "
+        f"({listed}{more}): lượt chạy phải có mỗi ngày (ngày nghỉ tự kết thúc ngay), "
+        "ví dụ '30 7 * * *'"
     )
     return [Finding("obligations", obligation.id, ("deployment", "cron"), message)]
