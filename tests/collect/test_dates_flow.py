@@ -144,3 +144,32 @@ def test_august_2026_letters_go_out_on_their_own_days_saturday_included(
     assert sunday["back_in_time"] is False and "ngày nghỉ" in sunday["stopped"]
     holiday = collect(obligation=BRIEFING, as_of=dt.date(2026, 8, 31))
     assert "Quốc khánh" in holiday["stopped"]
+
+
+@pytest.mark.parametrize("ledger_url", ["sqlite"], indirect=True)
+def test_kehoach_tick_back_in_time_warns_in_vietnamese_and_exits_non_zero(
+    prefect_server, mail_sink, ledger_url, tmp_path
+) -> None:
+    import subprocess
+    import sys
+
+    from tests.collect.test_tick_cli import tick_env
+
+    env = tick_env(ledger_url, mail_sink.port, tmp_path)
+
+    def tick(day: str, *extra: str) -> subprocess.CompletedProcess:
+        command = [sys.executable, "-m", "cli.main", "tick", "--as-of", day]
+        command += ["--obligation", "quarterly-report", *extra]
+        return subprocess.run(
+            command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300
+        )
+
+    assert tick("2026-03-18").returncode == 0
+    sent = len(list(mail_sink.mail_dir.glob("*.eml")))
+    back = tick("2026-03-11")
+    assert back.returncode == 1, back.stderr
+    assert "không chạy cho ngày 11/03/2026 vì đã chạy đến ngày 18/03/2026" in back.stderr
+    assert "--force-date" in back.stderr and "Traceback" not in back.stderr
+    forced = tick("2026-03-11", "--force-date")
+    assert forced.returncode == 0, forced.stderr
+    assert len(list(mail_sink.mail_dir.glob("*.eml"))) == sent  # nothing stale went out
