@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine.ledger.models import TickMark
-from engine.ledger.transactions import aware, writing
+from engine.ledger.transactions import aware, committing, writing
 
 
 def latest_tick(session: Session, obligation_id: str) -> dt.date | None:
@@ -32,6 +32,11 @@ def advance_tick(
     """Record a tick for `day`; returns the later date already ticked (and records nothing)
     when `day` is earlier and not forced. A forced earlier tick leaves the mark where it was."""
     now = aware(now)
+    with committing(session):
+        latest = latest_tick(session, obligation_id)
+    if latest is not None and day <= latest:
+        # Nothing to write (the same day again, or an earlier one): no write lock taken.
+        return None if day == latest or force else latest
     for attempt in range(2):
         try:
             with writing(session):
