@@ -190,5 +190,8 @@ def compose(
         defs, obligation, cycle, assignment, message.kind, today, links, snapshot, message.cc
     )
     rung = next((r for r in obligation.ladder if r.id == message.rung), None)
-    template = rung.template if rung and rung.template else message.kind
+    # A rung sent as another kind (a due-today reached only after its day goes as an overdue
+    # notice) uses that kind's template, not the rung's own.
+    own = rung is not None and rung.template and rung.kind.value == message.kind
+    template = rung.template if own else message.kind
     return renderer.render(template, context)

@@ -108,6 +108,11 @@ def test_a_late_start_asks_with_a_deadline_ahead_once_and_never_goes_back(
     shown = CliRunner().invoke(app, ["status", "--obligation", BRIEFING, "--period", "2026-11"])
     assert shown.exit_code == 0, shown.output
     assert "Hạn mới của press-briefing · 2026-11: Kỳ được mở muộn ngày 25/11/2026" in shown.output
+    # `kehoach explain` adds what the ledger recorded to the rule's computation.
+    told = CliRunner().invoke(app, ["explain", BRIEFING, "2026-11"])
+    assert told.exit_code == 0, told.output
+    assert "Sổ theo dõi: kỳ đã mở ngày 25 tháng 11 năm 2026" in told.output
+    assert "(hạn theo quy tắc: ngày 23 tháng 11 năm 2026)" in told.output
 
     # Back in time (a restored backup, a wrong --as-of): refused, nothing sent.
     count, mails = len(letters()), len(delivered(mail_sink.mail_dir))
