@@ -27,6 +27,9 @@ def tick(
     from engine.calendar import today_in_vietnam
     from engine.plan import obligation_active
 
+    # Called as a plain function (the simulator's agreement test does), the option's default
+    # is typer's OptionInfo, not False.
+    force_date = force_date is True
     defs = load_or_exit(definitions)
     if obligation and obligation not in defs.obligations:
         fail(f"không có nghĩa vụ '{obligation}'", 2)

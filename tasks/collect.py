@@ -16,7 +16,7 @@ from tasks import runtime, steps
 from tasks.status import artifact_key, quiet_status, status_tables
 
 
-@task(name="check-run-date", retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
+# A plain call, not a task: it runs on every daily run, and a task run costs the server a write.
 def check_run_date(
     obligation_id: str, as_of: dt.date, force: bool = False
 ) -> dict[str, object] | None:

@@ -74,11 +74,12 @@ def test_a_late_start_asks_with_a_deadline_ahead_once_and_never_goes_back(
     tick_days(first, first, sent_on)
     november = cycle("2026-11")
     assert november.rule_due_on == dt.date(2026, 11, 23)
-    assert november.due_on == dt.date(2026, 12, 2)  # 5 working days from the opening
+    # late_start: 3 working days from the opening (24/11, Culture Day, is off): still November.
+    assert november.due_on == dt.date(2026, 11, 30)
     assert "đã qua (23/11/2026)" in november.due_note
     [request] = letters()
     assert request["kind"] == "request"
-    assert "ngày 2 tháng 12 năm 2026" in request["text"]
+    assert "ngày 30 tháng 11 năm 2026" in request["text"]
     assert "Hạn gửi được xác định lại vì kỳ này được mở muộn" in request["text"]
     assert "hạn theo quy định (ngày 23 tháng 11 năm 2026) đã qua" in request["text"]
 
@@ -90,12 +91,12 @@ def test_a_late_start_asks_with_a_deadline_ahead_once_and_never_goes_back(
     rows = [r for r in letters() if r["period"] == "2026-11"]
     kinds = [(r["kind"], sent_on[r["id"]]) for r in rows]
     # The ladder follows the new deadline; nothing ever names 23/11 as "today".
+    # (the reminder's date, 25/11, is the request's day: not sent.)
     assert kinds == [
         ("request", first),
-        ("reminder", dt.date(2026, 11, 27)),
-        ("due-today", dt.date(2026, 12, 2)),
-        ("overdue", dt.date(2026, 12, 4)),
-        ("escalation", dt.date(2026, 12, 9)),
+        ("due-today", dt.date(2026, 11, 30)),
+        ("overdue", dt.date(2026, 12, 2)),
+        ("escalation", dt.date(2026, 12, 7)),
     ], kinds
     hom_nay_only_on_the_send_day(rows, sent_on)
     assert all("23 tháng 11" not in r["text"] for r in rows[1:])
