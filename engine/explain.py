@@ -65,7 +65,7 @@ def recorded_lines(
         return []
     return [
         "",
-        f"Sổ theo dõi: kỳ đã mở ngày {long_date(opened_on)}; hạn đang áp dụng là "
+        f"Sổ theo dõi: kỳ đã mở {long_date(opened_on)}; hạn đang áp dụng là "
         f"{weekday_name(due_on)}, {long_date(due_on)} "
         f"(hạn theo quy tắc: {long_date(rule_due_on)}).",
         f"Lý do: {due_note or 'kỳ mở muộn'}",

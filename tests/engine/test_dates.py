@@ -244,3 +244,17 @@ def test_every_monthly_obligation_is_checked_for_years_ahead(defs, cal):
         )
         inside = [m for m in due if (2026, 2) <= m <= (2031, 11)]
         assert all(due[m] == 1 for m in inside), (obligation.id, due)
+
+
+def test_explain_reads_a_late_start_from_the_ledger_in_plain_words():
+    from engine.explain import recorded_lines
+
+    lines = recorded_lines(
+        dt.date(2026, 11, 25), dt.date(2026, 11, 30), dt.date(2026, 11, 23), "Kỳ được mở muộn."
+    )
+    assert lines[1] == (
+        "Sổ theo dõi: kỳ đã mở ngày 25 tháng 11 năm 2026; hạn đang áp dụng là Thứ Hai, "
+        "ngày 30 tháng 11 năm 2026 (hạn theo quy tắc: ngày 23 tháng 11 năm 2026)."
+    )
+    assert lines[2] == "Lý do: Kỳ được mở muộn."
+    assert recorded_lines(dt.date(2026, 11, 11), dt.date(2026, 11, 23), None, None) == []
