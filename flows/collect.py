@@ -45,6 +45,8 @@ NOTHING_DONE: dict[str, object] = {
     "opened": [],
     "enqueued": 0,
     "sent": 0,
+    "deferred": 0,
+    "undelivered": 0,
     "closed": [],
     "handed_off": [],
     "artifacts": [],
