@@ -115,7 +115,27 @@ def explain(
         )
     except ValueError as error:
         fail(str(error), 2)
-    print("\n".join(lines))
+    print("\n".join(lines + _recorded(obligation, period)))
+
+
+def _recorded(obligation: str, period: str) -> list[str]:
+    """A late start recorded on the cycle in the ledger, if there is a ledger to read."""
+    from engine.explain import recorded_lines
+    from engine.ledger.cycles import get_cycle
+    from engine.ledger.db import make_engine, session_factory
+    from engine.settings import get_settings
+
+    url = get_settings().ledger_url
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        return []  # no ledger yet: do not create an empty one just to look
+    try:
+        with session_factory(make_engine(url))() as session:
+            cycle = get_cycle(session, obligation, period)
+    except Exception:  # noqa: BLE001 - explain works from the definitions alone
+        return []
+    if cycle is None:
+        return []
+    return recorded_lines(cycle.opened_on, cycle.due_on, cycle.rule_due_on, cycle.due_note)
 
 
 def schema(

@@ -114,6 +114,7 @@ def status(
     with _sessions()() as session:
         rows = status_rows(session, obligation, period, today=today)
         undelivered = undelivered_bodies(session)
+        moved = _moved_deadlines(session, {(r.obligation_id, r.period_key) for r in rows})
 
     def missed(r) -> int:
         return undelivered.get((r.obligation_id, r.period_key, r.body_id), 0)
@@ -130,6 +131,9 @@ def status(
                         "body_name": r.body_name,
                         "state": r.state,
                         "due_on": r.due_on.isoformat(),
+                        "rule_due_on": moved[(r.obligation_id, r.period_key)][0].isoformat()
+                        if (r.obligation_id, r.period_key) in moved
+                        else None,
                         "overdue": r.overdue,
                         "undelivered_letters": missed(r),
                         "version": r.latest_version,
@@ -169,6 +173,19 @@ def status(
             f"Tổng {cycle}: {t['total']} cơ quan — đã nộp {t['submitted']}, quá hạn chưa nộp "
             f"{t['late']}, chưa nộp {t['missing']}, miễn nộp {t['waived']}."
         )
+    for (obligation_id, period_key), (_rule_due, note) in sorted(moved.items()):
+        print(f"Hạn mới của {obligation_id} · {period_key}: {note}")
+
+
+def _moved_deadlines(session, cycles: set[tuple[str, str]]) -> dict:
+    """(obligation, period) → (the rule's deadline, why it moved) for late-started cycles."""
+    from sqlalchemy import select
+
+    from engine.ledger.models import Cycle
+
+    query = select(Cycle.obligation_id, Cycle.period_key, Cycle.rule_due_on, Cycle.due_note)
+    found = session.execute(query.where(Cycle.rule_due_on.is_not(None))).all()
+    return {(o, p): (rule, note or "") for o, p, rule, note in found if (o, p) in cycles}
 
 
 def _desk(definitions: Path | None):

@@ -26,6 +26,11 @@ def tick(
     workers: int = typer.Option(
         4, "--workers", min=1, max=16, help="Số lượt chạy cùng lúc (mỗi nghĩa vụ một lượt)."
     ),
+    force_date: bool = typer.Option(
+        False,
+        "--force-date",
+        help="Vẫn chạy khi ngày chạy sớm hơn ngày đã chạy gần nhất (mặc định: từ chối).",
+    ),
     definitions: Path | None = DefinitionsOption,
 ) -> None:
     """Chạy luồng thu thập (collect) cho từng nghĩa vụ đang hiệu lực, như các lượt chạy Prefect
@@ -35,6 +40,9 @@ def tick(
     from engine.plan import obligation_active
     from engine.settings import get_settings
 
+    # Called as a plain function (the simulator's agreement test does), the option's default
+    # is typer's OptionInfo, not False.
+    force_date = force_date is True
     defs = load_or_exit(definitions)
     if obligation and obligation not in defs.obligations:
         fail(f"không có nghĩa vụ '{obligation}'", 2)
@@ -70,17 +78,24 @@ def tick(
     for run in crash_dead_runs():
         print(f"Lượt chạy {run.name} bị bỏ dở (tiến trình đã dừng): đánh dấu gặp sự cố.")
     failed_before = _delivery().failed
-    failed = []
-    for run in run_ticks(defs, chosen, day, workers=workers):
+    failed, refused = [], []
+    for run in run_ticks(defs, chosen, day, workers=workers, force_date=force_date):
         if not run.completed:
             failed.append(run.obligation)
             print(f"{run.obligation}: lượt chạy {run.state}: {run.message}", file=sys.stderr)
             continue
         result = run.result
-        print(
-            f"{run.obligation}: mở {len(result['opened'])} kỳ, xếp {result['enqueued']} thư, "
-            f"đã gửi {result['sent']}, đóng {len(result['closed'])} kỳ."
-        )
+        stopped = result.get("stopped")
+        if result.get("back_in_time"):
+            refused.append(run.obligation)
+            print(f"Cảnh báo: {stopped}", file=sys.stderr)
+        elif stopped:
+            print(f"{run.obligation}: {stopped}")
+        else:
+            print(
+                f"{run.obligation}: mở {len(result['opened'])} kỳ, xếp {result['enqueued']} thư, "
+                f"đã gửi {result['sent']}, đóng {len(result['closed'])} kỳ."
+            )
     undelivered = _undelivered_line(failed_before)
     if failed:
         fail(
@@ -89,6 +104,8 @@ def tick(
         )
     if undelivered:
         fail(undelivered)
+    if refused:
+        fail(f"{len(refused)} nghĩa vụ không chạy vì ngày chạy lùi về trước: {', '.join(refused)}")
 
 
 def _delivery():

@@ -7,7 +7,7 @@ answers, so a live tick and a simulated one cannot disagree about what should ha
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from engine.bodies import resolve_responsible, resolve_target
 from engine.calendar import LegalCalendar
@@ -17,15 +17,26 @@ from engine.ledger.snapshot import AssignmentView, CycleView, LedgerSnapshot
 from engine.ledger.states import AWAITING
 from engine.periods import Period
 from engine.plan import obligation_active
-from engine.schedule import CycleDates, cycle_dates, cycle_window, rung_date
+from engine.schedule import (
+    CycleDates,
+    closing_date,
+    cycle_dates,
+    cycle_window,
+    late_start,
+    rung_date,
+)
 
 
 @dataclass(frozen=True)
 class OpenCycle:
     obligation_id: str
     period: Period
-    dates: CycleDates
+    dates: CycleDates  # by rule
     bodies: tuple[tuple[str, str, dt.date], ...]  # (body id, name at opening, due on)
+    due_on: dt.date  # the deadline the ledger enforces: the rule's, or a late start's
+    closes_on: dt.date
+    rule_due_on: dt.date | None = None  # set only when a late start moved the deadline
+    due_note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +73,7 @@ class HandOff:
     period_key: str
     version: int
     downstream: str
+    early: bool = False  # the cycle is still open (hand_off: at-due)
 
 
 @dataclass(frozen=True)
@@ -113,9 +125,24 @@ def openings(
         if not obligation_active(obligation, request_on):
             continue
         dates = cycle_dates(obligation, period, cal)
+        # Opened after its request date: never a request whose deadline has passed.
+        late = late_start(obligation, cal, dates.request_on, dates.due_on, today)
+        due_on = late.due_on if late else dates.due_on
+        closes_on = closing_date(obligation, due_on, cal) if late else dates.closes_on
         bodies = resolve_responsible(defs, obligation, today)
-        entries = tuple((b.id, b.name, dates.due_on) for b in bodies)
-        result.append(OpenCycle(obligation.id, period, dates, entries))
+        entries = tuple((b.id, b.name, due_on) for b in bodies)
+        result.append(
+            OpenCycle(
+                obligation.id,
+                period,
+                dates,
+                entries,
+                due_on,
+                closes_on,
+                late.rule_due_on if late else None,
+                late.note if late else None,
+            )
+        )
     return result
 
 
@@ -164,7 +191,8 @@ def _chase(
     messages = []
     # Rungs reached by due date: bodies of a cycle share a handful of due dates, and working
     # out the ladder's dates for each of 10,000 assignments was most of an idle tick.
-    reached_by_due: dict[dt.date, list[Rung]] = {}
+    reached_by_due: dict[dt.date, list[tuple[int, Rung, dt.date]]] = {}
+    firmest_sent = _firmest_sent(obligation, cycle, snapshot)
     for assignment in cycle.assignments:
         if assignment.state not in AWAITING:
             continue
@@ -188,20 +216,45 @@ def _chase(
             )
             # Never a request and a reminder on the same day: the ladder starts next tick.
             continue
+        if assignment.requested_on is not None and assignment.requested_on >= today:
+            continue  # the request went out today (or "later", on a tick back in time)
         reached = reached_by_due.get(assignment.due_on)
         if reached is None:
             reached = reached_by_due[assignment.due_on] = [
-                r for r in obligation.ladder if rung_date(r, assignment.due_on, cal) <= today
+                (index, rung, on)
+                for index, rung in enumerate(obligation.ladder)
+                if (on := rung_date(rung, assignment.due_on, cal)) <= today
             ]
-        if not reached:
+        # A rung dated before the request (a late-opened cycle) is not owed.
+        owed = [
+            r for r in reached if assignment.requested_on is None or r[2] > assignment.requested_on
+        ]
+        if not owed:
             continue
-        # After missed days only the firmest rung reached goes out, never a burst of stale ones.
-        rung = reached[-1]
+        # After missed days only the firmest rung reached goes out, never a burst of stale ones,
+        # and never one softer than a rung the body already received: dates never go back.
+        index, rung, on = owed[-1]
+        if index <= firmest_sent.get(assignment.body_id, -1):
+            continue
         if not snapshot.has_message(
             outbox_key(cycle.id, assignment.body_id, rung.id, rung.kind.value)
         ):
-            messages.append(_rung_message(defs, obligation, cycle, assignment, rung, today))
+            message = _rung_message(defs, obligation, cycle, assignment, rung, today)
+            if rung.kind == RungKind.due_today and today != assignment.due_on:
+                # "Due today" only on the due date: after it, the same rung is an overdue notice.
+                message = replace(message, kind=RungKind.overdue.value)
+            messages.append(message)
     return messages
+
+
+def _firmest_sent(obligation: Obligation, cycle: CycleView, snapshot: LedgerSnapshot) -> dict:
+    """Per body of the cycle, the ladder index of the firmest rung already queued or sent."""
+    position = {rung.id: index for index, rung in enumerate(obligation.ladder)}
+    firmest: dict[str, int] = {}
+    for row in snapshot.outbox:
+        if row.cycle_id == cycle.id and row.rung in position:
+            firmest[row.body_id] = max(firmest.get(row.body_id, -1), position[row.rung])
+    return firmest
 
 
 def _summary(
@@ -225,6 +278,19 @@ def _summary(
     )
 
 
+def _early_handoff(obligation: Obligation, cycle: CycleView, today: dt.date) -> HandOff | None:
+    """'hand_off: at-due': once the due date has passed, the downstream starts with what has
+    arrived; later reports bump the version and it runs again (an amended report)."""
+    downstream = obligation.downstream
+    if downstream is None or downstream.hand_off != "at-due" or today <= cycle.due_on:
+        return None
+    if cycle.handed_off_version is not None and cycle.handed_off_version >= cycle.handoff_version:
+        return None
+    return HandOff(
+        cycle.id, cycle.period_key, cycle.handoff_version, downstream.obligation, early=True
+    )
+
+
 def decide(
     defs: Definitions,
     cal: LegalCalendar,
@@ -244,7 +310,11 @@ def decide(
                 summary = _summary(defs, obligation, cycle, today)
                 if summary and not snapshot.has_message(summary.key):
                     messages.append(summary)
-                if obligation.downstream:
+                delivered = (
+                    cycle.handed_off_version is not None
+                    and cycle.handed_off_version >= cycle.handoff_version
+                )
+                if obligation.downstream and not delivered:
                     handoffs.append(
                         HandOff(
                             cycle.id,
@@ -263,6 +333,9 @@ def decide(
             if new:
                 additions.append(AddAssignments(cycle.id, new))
             messages.extend(_chase(defs, cal, obligation, cycle, snapshot, today))
+            early = _early_handoff(obligation, cycle, today)
+            if early is not None:
+                handoffs.append(early)
         elif cycle.handoff_pending and obligation.downstream:
             handoffs.append(
                 HandOff(

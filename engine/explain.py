@@ -55,3 +55,18 @@ def explain_lines(
         + ", ".join(b.short_name for b in bodies)
     )
     return lines
+
+
+def recorded_lines(
+    opened_on: dt.date, due_on: dt.date, rule_due_on: dt.date | None, due_note: str | None
+) -> list[str]:
+    """What the ledger holds for an opened cycle, when its deadline differs from the rule's."""
+    if rule_due_on is None:
+        return []
+    return [
+        "",
+        f"Sổ theo dõi: kỳ đã mở {long_date(opened_on)}; hạn đang áp dụng là "
+        f"{weekday_name(due_on)}, {long_date(due_on)} "
+        f"(hạn theo quy tắc: {long_date(rule_due_on)}).",
+        f"Lý do: {due_note or 'kỳ mở muộn'}",
+    ]

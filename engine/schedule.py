@@ -11,9 +11,9 @@ import datetime as dt
 from dataclasses import dataclass
 
 from engine.calendar import LegalCalendar
-from engine.definitions.models import DueRule, Obligation, Offset, Rung
+from engine.definitions.models import Cadence, DueRule, Obligation, Offset, Rung
 from engine.periods import Period
-from engine.vndates import long_date, weekday_name
+from engine.vndates import long_date, short_date, weekday_name
 
 
 class ScheduleError(ValueError):
@@ -89,10 +89,83 @@ def raw_due_date(
     return day, steps
 
 
+def _weekdays_after(day: dt.date, n: int) -> dt.date:
+    """`day` moved by n Monday–Friday days, ignoring holidays (n < 0: earlier)."""
+    step = dt.timedelta(days=1 if n > 0 else -1)
+    remaining = abs(n)
+    while remaining:
+        day += step
+        if day.weekday() < 5:
+            remaining -= 1
+    return day
+
+
+def due_month(rule: DueRule, period: Period) -> tuple[int, int]:
+    """The month a monthly cycle's due date belongs to: where the rule lands in an ordinary
+    week without holidays, so a holiday block never pushes a cycle into the next month."""
+    if rule.rule == "day-of-month":
+        return _add_months(*period.last_month, rule.month)
+    assert rule.offset is not None  # the model guarantees it for relative rules
+    sign = -1 if rule.rule == "before-period-end" else 1
+    if rule.offset.working_days is not None:
+        day = _weekdays_after(period.end, sign * rule.offset.working_days)
+    else:
+        day = period.end + dt.timedelta(days=sign * (rule.offset.days or 0))
+    return day.year, day.month
+
+
+def _keep_in_month(
+    cal: LegalCalendar, day: dt.date, month: tuple[int, int], since: dt.date
+) -> tuple[dt.date, str | None]:
+    """Move `day` back inside `month` (its last working day, or the first one when `day` fell
+    before the month); the reason names the holidays between `since` and `day`."""
+    first = dt.date(*month, 1)
+    last = dt.date(*month, pycalendar.monthrange(*month)[1])
+    if first <= day <= last:
+        return day, None
+    if day > last:
+        target = last
+        while target >= first and not cal.is_working_day(target):
+            target -= dt.timedelta(days=1)
+        span = (min(since, day), day)
+        where = "ngày làm việc cuối cùng của tháng"
+    else:
+        target = first
+        while target <= last and not cal.is_working_day(target):
+            target += dt.timedelta(days=1)
+        span = (day, max(since, target))
+        where = "ngày làm việc đầu tiên của tháng"
+    if not first <= target <= last:
+        return day, None  # a month with no working day at all: nothing better to offer
+    holidays = []  # (date, name without its parenthesised detail), weekends left out
+    probe = span[0]
+    while probe <= span[1]:
+        reason = cal.day_off_reason(probe)
+        if reason is not None and reason != weekday_name(probe):
+            holidays.append((probe, reason.split(" (")[0]))
+        probe += dt.timedelta(days=1)
+    because = ""
+    if holidays:
+        names = list(dict.fromkeys(name for _day, name in holidays))
+        first_off, last_off = holidays[0][0], holidays[-1][0]
+        days = (
+            short_date(first_off)
+            if first_off == last_off
+            else f"{short_date(first_off)}–{short_date(last_off)}"
+        )
+        because = f" vì ngày nghỉ {days} ({', '.join(names)})"
+    return target, (
+        f"Ngày {short_date(day)} nằm ngoài tháng {month[1]}/{month[0]} của kỳ{because}: "
+        f"mỗi tháng đúng một kỳ, nên hạn chuyển về {where}, {weekday_name(target)}, "
+        f"{long_date(target)}."
+    )
+
+
 def due_date(
     obligation: Obligation, period: Period, cal: LegalCalendar, event_on: dt.date | None = None
 ) -> tuple[dt.date, list[str]]:
-    """The legal due date and the steps that produced it (Civil Code Art. 148 roll-forward)."""
+    """The legal due date and the steps that produced it (Civil Code Art. 148 roll-forward;
+    a monthly cycle's date then stays inside its month)."""
     raw, steps = raw_due_date(obligation.due, period, cal, event_on)
     steps.append(f"Ngày tính được: {weekday_name(raw)}, {long_date(raw)}.")
     final, moves = cal.roll_forward(raw)
@@ -101,8 +174,28 @@ def due_date(
             f"{long_date(move.date)} là ngày nghỉ ({move.reason}): chuyển sang ngày "
             "làm việc tiếp theo (Điều 148 Bộ luật Dân sự 2015)."
         )
+    if keeps_in_month(obligation):
+        final, why = _keep_in_month(cal, final, due_month(obligation.due, period), period.end)
+        if why:
+            steps.append(why)
     steps.append(f"Hạn nộp: {weekday_name(final)}, {long_date(final)}.")
     return final, steps
+
+
+def keeps_in_month(obligation: Obligation) -> bool:
+    """Whether a cycle's due date is held inside its month (monthly cadences, by default)."""
+    return obligation.schedule.every == Cadence.monthly and obligation.due.keep_in_month
+
+
+def _legal_due(
+    obligation: Obligation, period: Period, cal: LegalCalendar, event_on: dt.date | None
+) -> dt.date:
+    """due_date without the explanation: the tick asks this of every unopened period."""
+    raw, _steps = raw_due_date(obligation.due, period, cal, event_on)
+    day = cal.roll_forward(raw)[0]
+    if keeps_in_month(obligation):
+        day = _keep_in_month(cal, day, due_month(obligation.due, period), period.end)[0]
+    return day
 
 
 def _previous_working_day(cal: LegalCalendar, day: dt.date) -> dt.date:
@@ -123,6 +216,11 @@ def request_date(
     return cal.roll_forward(edge)[0]
 
 
+def closing_date(obligation: Obligation, due_on: dt.date, cal: LegalCalendar) -> dt.date:
+    """The close: the due date plus the grace, on a working day."""
+    return cal.roll_forward(_shift(cal, due_on, obligation.grace))[0]
+
+
 def rung_date(rung: Rung, due_on: dt.date, cal: LegalCalendar) -> dt.date:
     """A ladder rung's date; mail goes out on working days only."""
     return cal.roll_forward(_shift(cal, due_on, rung.offset))[0]
@@ -136,9 +234,8 @@ def cycle_window(
 ) -> tuple[dt.date, dt.date, dt.date]:
     """(request_on, due_on, closes_on) as cycle_dates computes them, without the rung dates
     and the explanation: what the daily tick asks of every period it has not opened yet."""
-    raw, _steps = raw_due_date(obligation.due, period, cal, event_on)
-    due_on = cal.roll_forward(raw)[0]
-    closes_on = cal.roll_forward(_shift(cal, due_on, obligation.grace))[0]
+    due_on = _legal_due(obligation, period, cal, event_on)
+    closes_on = closing_date(obligation, due_on, cal)
     return request_date(obligation, period, due_on, cal), due_on, closes_on
 
 
@@ -149,7 +246,7 @@ def cycle_dates(
     event_on: dt.date | None = None,
 ) -> CycleDates:
     due_on, steps = due_date(obligation, period, cal, event_on)
-    closes_on = cal.roll_forward(_shift(cal, due_on, obligation.grace))[0]
+    closes_on = closing_date(obligation, due_on, cal)
     return CycleDates(
         period=period,
         request_on=request_date(obligation, period, due_on, cal),
@@ -158,3 +255,41 @@ def cycle_dates(
         closes_on=closes_on,
         due_steps=tuple(steps),
     )
+
+
+@dataclass(frozen=True)
+class LateStart:
+    """A deadline set on opening because the rule's one had passed or left too little time."""
+
+    due_on: dt.date
+    rule_due_on: dt.date
+    note: str
+
+
+def late_start(
+    obligation: Obligation,
+    cal: LegalCalendar,
+    request_on: dt.date,
+    rule_due_on: dt.date,
+    today: dt.date,
+) -> LateStart | None:
+    """For a cycle opened after its request date: the new deadline when the rule's one has
+    passed or leaves fewer than `late_start.min_working_days` working days, else None."""
+    if today <= request_on:
+        return None
+    needed = obligation.late_start.min_working_days
+    left = cal.working_days_between(today, rule_due_on)
+    if rule_due_on >= today and left >= needed:
+        return None
+    due_on = cal.add_working_days(today, needed)
+    why = (
+        f"đã qua ({short_date(rule_due_on)})"
+        if rule_due_on < today
+        else f"({short_date(rule_due_on)}) chỉ còn {left} ngày làm việc"
+    )
+    note = (
+        f"Kỳ được mở muộn ngày {short_date(today)}, sau ngày gửi yêu cầu theo quy tắc "
+        f"({short_date(request_on)}); hạn theo quy tắc {why}, nên hạn mới là {needed} ngày làm "
+        f"việc kể từ ngày mở: {weekday_name(due_on)}, {long_date(due_on)}."
+    )
+    return LateStart(due_on, rule_due_on, note)

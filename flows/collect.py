@@ -21,6 +21,18 @@ from tasks.oplog import collect_summary, run_log
 __all__ = ["collect", "run_name", "run_name_for"]
 
 
+NOTHING_DONE: dict[str, object] = {
+    "opened": [],
+    "enqueued": 0,
+    "sent": 0,
+    "deferred": 0,
+    "undelivered": 0,
+    "closed": [],
+    "handed_off": [],
+    "artifacts": [],
+}
+
+
 @flow(
     name="collect",
     flow_run_name=run_name,
@@ -29,10 +41,17 @@ __all__ = ["collect", "run_name", "run_name_for"]
     retries=0,
 )
 @vietnamese_failures
-def collect(obligation: str, as_of: dt.date | None = None) -> dict[str, object]:
+def collect(
+    obligation: str, as_of: dt.date | None = None, force_date: bool = False
+) -> dict[str, object]:
     day = _day(as_of)
     note_process()  # so that a run whose process dies is found and turned Crashed
     item = known_obligation(obligation)
+    # Runs fire every day; only the legal calendar's working days (make-up Saturdays included)
+    # do anything, and never a date earlier than one already run (unless forced).
+    stop = collect_tasks.check_run_date(obligation, day, force_date)
+    if stop is not None:
+        return {**NOTHING_DONE, **stop}
     outcome = collect_tasks.plan_letters(obligation, day)
     opened = outcome.opened
     delivery = collect_tasks.drain_outbox()

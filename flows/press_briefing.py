@@ -20,7 +20,7 @@ from flows.common import as_of as _as_of
 from flows.common import known_obligation, run_name, vietnamese_failures
 from flows.suspend import suspend_for_input
 from tasks import briefing as steps
-from tasks.collect import drain_outbox, undelivered_message
+from tasks.collect import check_run_date, drain_outbox, undelivered_message
 from tasks.consolidation import drain_documents
 from tasks.oplog import run_log
 
@@ -44,10 +44,16 @@ def _deployment_run() -> str | None:
     retries=0,
 )
 @vietnamese_failures
-def press_briefing(obligation: str, as_of: dt.date | None = None) -> dict[str, object]:
+def press_briefing(
+    obligation: str, as_of: dt.date | None = None, force_date: bool = False
+) -> dict[str, object]:
     day = _as_of(as_of)
     known_obligation(obligation)
     logger = run_log()
+    # As the collect flow: only working days of the legal calendar, and dates never go back.
+    stop = check_run_date(obligation, day, force_date)
+    if stop is not None:
+        return {"chased": {}, "packs": [], "minutes": None, **stop}
     # Before the chase, which closes the briefing's cycle once its time is up.
     steps.report_overdue_wait(obligation, day)
     chased = steps.chase(obligation, day)

@@ -56,7 +56,9 @@ def _named_at_creation(flow):
     return unnamed
 
 
-def _one(client, flow, defs: Definitions, obligation: Obligation, day: dt.date) -> TickRun:
+def _one(
+    client, flow, defs: Definitions, obligation: Obligation, day: dt.date, force_date: bool
+) -> TickRun:
     from prefect.flow_engine import run_flow
 
     from flows.common import run_name_for
@@ -64,7 +66,7 @@ def _one(client, flow, defs: Definitions, obligation: Obligation, day: dt.date) 
     run = client.create_flow_run(
         flow,
         name=run_name_for(obligation.id, day),
-        parameters={"obligation": obligation.id, "as_of": day},
+        parameters={"obligation": obligation.id, "as_of": day, "force_date": force_date},
         tags=run_tags(defs, obligation),
     )
     try:
@@ -81,7 +83,9 @@ def _one(client, flow, defs: Definitions, obligation: Obligation, day: dt.date) 
     )
 
 
-def _worker(defs: Definitions, share: list[Obligation], day: dt.date) -> list[TickRun]:
+def _worker(
+    defs: Definitions, share: list[Obligation], day: dt.date, force_date: bool
+) -> list[TickRun]:
     """One thread's share of the runs, on one API client (a client per run costs a TLS
     context and a CSRF token request even on plain HTTP)."""
     from prefect.context import SyncClientContext
@@ -90,11 +94,18 @@ def _worker(defs: Definitions, share: list[Obligation], day: dt.date) -> list[Ti
 
     flow = _named_at_creation(collect)
     with SyncClientContext.get_or_create() as context:
-        return [_one(context.client, flow, defs, obligation, day) for obligation in share]
+        return [
+            _one(context.client, flow, defs, obligation, day, force_date) for obligation in share
+        ]
 
 
 def run_ticks(
-    defs: Definitions, obligations: Iterable[Obligation], day: dt.date, *, workers: int = WORKERS
+    defs: Definitions,
+    obligations: Iterable[Obligation],
+    day: dt.date,
+    *,
+    workers: int = WORKERS,
+    force_date: bool = False,
 ) -> list[TickRun]:
     """One collect run per obligation on the configured server, `workers` at a time; the
     results in the order of `obligations`."""
@@ -111,7 +122,8 @@ def run_ticks(
         context = contextvars.copy_context()
         with ThreadPoolExecutor(max_workers=count) as pool:
             futures = [
-                pool.submit(context.copy().run, _worker, defs, share, day) for share in shares
+                pool.submit(context.copy().run, _worker, defs, share, day, force_date)
+                for share in shares
             ]
             done = {run.obligation: run for future in futures for run in future.result()}
     return [done[obligation.id] for obligation in chosen]

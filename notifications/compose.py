@@ -225,6 +225,8 @@ def _chase_context(
             attachments=AttachmentRules(list(rules.types), rules.max_mb, rules.max_files)
             if rules.max_files
             else None,
+            rule_due_on=cycle.rule_due_on,
+            rule_due_passed=cycle.rule_due_on is not None and cycle.rule_due_on < today,
         )
     if kind == "reminder":
         return ReminderContext(**common, form_url=form_url, days_left=-late_days)
@@ -298,5 +300,8 @@ def compose(
         defs, obligation, cycle, assignment, message.kind, today, links, snapshot, message.rung
     )
     rung = next((r for r in obligation.ladder if r.id == message.rung), None)
-    template = rung.template if rung and rung.template else message.kind
+    # A rung sent as another kind (a due-today reached only after its day goes as an overdue
+    # notice) uses that kind's template, not the rung's own.
+    own = rung is not None and rung.template and rung.kind.value == message.kind
+    template = rung.template if own else message.kind
     return renderer.render(template, context)

@@ -185,6 +185,10 @@ class RequestContext(Common):
     form_url: str
     fields: list[FieldAsk]
     attachments: AttachmentRules | None  # None: the form takes no files
+    # A late start: the rule's deadline, which had passed or left too little time; due_on is
+    # the new one the ledger enforces, and the letter says so.
+    rule_due_on: dt.date | None = None
+    rule_due_passed: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -211,12 +211,13 @@ def consolidate_sources(
 def sources_still_open(
     defs: Definitions, session: Session, obligation: Obligation, key: str
 ) -> list[str]:
-    """Sources whose cycle of the period is still open: the consolidation waits for the last
-    one to close (each close hands off, so the last hand-off starts it with everything)."""
+    """Sources whose cycle of the period has not handed off yet: the consolidation waits for
+    the last one. A source hands off at its close, or at its due date when it declares
+    `hand_off: at-due` (then still open: its late reports make amended versions)."""
     waiting = []
     for source, source_key in source_periods(defs, obligation, key):
         cycle = get_cycle(session, source.id, source_key)
-        if cycle is not None and cycle.state == "open":
+        if cycle is not None and cycle.state == "open" and not cycle.handoff_version:
             waiting.append(source.id)
     return waiting
 

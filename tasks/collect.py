@@ -11,9 +11,31 @@ import datetime as dt
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from engine.vndates import short_date
 from tasks import runtime, steps
 from tasks.oplog import about, body_names, periods, run_log, stop_reason
 from tasks.status import artifact_key, quiet_status, status_artifacts
+
+
+# A plain call, not a task: it runs on every daily run, and a task run costs the server a write.
+def check_run_date(
+    obligation_id: str, as_of: dt.date, force: bool = False
+) -> dict[str, object] | None:
+    """None when the run may act on `as_of`; else why not: {"stopped": Vietnamese message,
+    "back_in_time": whether the date is earlier than one already run}."""
+    env = runtime.tick_env(as_of)
+    logger = run_log()
+    reason = steps.day_off(env)
+    if reason is not None:
+        message = f"Ngày {short_date(as_of)} là ngày nghỉ ({reason}): lượt chạy không gửi gì."
+        logger.info(message)
+        return {"stopped": message, "back_in_time": False}
+    latest = steps.refused_date(env, obligation_id, force=force)
+    if latest is not None:
+        message = steps.back_in_time_message(obligation_id, as_of, latest)
+        logger.warning(message)
+        return {"stopped": message, "back_in_time": True}
+    return None
 
 
 @task(name="plan-letters", retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
@@ -34,6 +56,8 @@ def plan_letters(obligation_id: str, as_of: dt.date) -> steps.TickOutcome:
     logger = run_log()
     if outcome.opened:
         logger.info("%s: đã mở kỳ %s.", about(obligation), periods(obligation, outcome.opened))
+    for note in outcome.late_starts:
+        logger.warning("%s: kỳ mở muộn, hạn mới: %s", about(obligation), note)
     logger.info(
         "%s: xếp %d thư vào hộp thư đi%s; đóng kỳ %s.",
         about(obligation),

@@ -64,7 +64,9 @@ def hand_off(obligation_id: str, handoffs: list[HandOff], as_of: dt.date) -> lis
             )
             continue
         with runtime.sessions()() as session:
-            first = ledger_cycles.mark_handed_off(session, handoff.cycle_id, handoff.version)
+            first = ledger_cycles.mark_handed_off(
+                session, handoff.cycle_id, handoff.version, before_close=handoff.early
+            )
         if first:
             emit_event(
                 event="kehoach.cycle.closed",

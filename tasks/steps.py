@@ -20,8 +20,10 @@ from engine.definitions.models import Definitions, Obligation
 from engine.ledger import addresses as ledger_addresses
 from engine.ledger import cycles as ledger_cycles
 from engine.ledger import outbox as ledger_outbox
+from engine.ledger import ticks as ledger_ticks
 from engine.ledger.snapshot import LedgerSnapshot, load_cycles, load_open_state
 from engine.periods import periods_between
+from engine.vndates import short_date
 from notifications.compose import REPLY_KINDS, Links, compose
 from notifications.render import Renderer
 
@@ -69,6 +71,30 @@ class TickOutcome:
     skipped: list[str] = field(default_factory=list)
     closed: list[str] = field(default_factory=list)
     handoffs: list[HandOff] = field(default_factory=list)
+    late_starts: list[str] = field(default_factory=list)  # Vietnamese notes, one per cycle
+
+
+def day_off(env: TickEnv) -> str | None:
+    """Why the tick's date is not a working day (runs then do nothing), or None."""
+    return env.cal.day_off_reason(env.today)
+
+
+def refused_date(env: TickEnv, obligation_id: str, *, force: bool = False) -> dt.date | None:
+    """Record this tick's date for the obligation; the later date already ticked when the
+    tick goes back in time (and is not forced): then nothing must be sent."""
+    with env.sessions() as session:
+        return ledger_ticks.advance_tick(
+            session, obligation_id, env.today, force=force, now=env.now
+        )
+
+
+def back_in_time_message(obligation_id: str, day: dt.date, latest: dt.date) -> str:
+    """The Vietnamese warning for a refused tick."""
+    return (
+        f"{obligation_id}: không chạy cho ngày {short_date(day)} vì đã chạy đến ngày "
+        f"{short_date(latest)}; chạy lùi ngày có thể gửi thư đã lỗi thời nên không gửi gì. "
+        "Nếu thật sự cần, chạy lại với --force-date."
+    )
 
 
 def open_due_cycles(env: TickEnv, obligation: Obligation, outcome: TickOutcome) -> None:
@@ -84,12 +110,14 @@ def open_due_cycles(env: TickEnv, obligation: Obligation, outcome: TickOutcome) 
                 session,
                 obligation.id,
                 opening.period,
-                opening.dates.due_on,
-                opening.dates.closes_on,
+                opening.due_on,
+                opening.closes_on,
                 env.defs.digest,
                 opening.bodies,
                 env.today,
                 now=env.now,
+                rule_due_on=opening.rule_due_on,
+                due_note=opening.due_note,
             )
         if result.created:
             outcome.opened.append(opening.period.key)
@@ -99,6 +127,8 @@ def open_due_cycles(env: TickEnv, obligation: Obligation, outcome: TickOutcome) 
                 obligation.title,
                 len(opening.bodies),
             )
+            if opening.due_note:
+                outcome.late_starts.append(f"{opening.period.key}: {opening.due_note}")
 
 
 def _decide(

@@ -44,10 +44,11 @@ def prefect_server() -> Iterator[None]:
     from prefect.settings import temporary_settings
     from prefect.testing.utilities import prefect_test_harness
 
-    # The heartbeat costs ~1 s per flow run; tests don't need it.
+    # The heartbeat costs ~1 s per flow run; tests don't need it. The server took 93 s to start
+    # with eight test runs sharing two cores: allow for it.
     with (
         temporary_settings(updates={"flows.heartbeat_frequency": None}),
-        prefect_test_harness(server_startup_timeout=180),
+        prefect_test_harness(server_startup_timeout=240),
     ):
         yield
 

@@ -194,7 +194,9 @@ class Simulation:
         by_moment: dict[dt.datetime, list[Obligation]] = {}
         for obligation in self.defs.obligations.values():
             slot = self.slots[obligation.id]
-            if obligation_active(obligation, day) and slot.fires_on(day):
+            # A run on a day off of the legal calendar returns at once (flows.collect).
+            working = self.env.cal.is_working_day(day)
+            if working and obligation_active(obligation, day) and slot.fires_on(day):
                 by_moment.setdefault(slot.moment(day), []).append(obligation)
         answered = False
         for moment in sorted(by_moment):

@@ -64,7 +64,9 @@ class HandOffs:
         if downstream.flow == "consolidation":
             note, job = self._consolidate(day, downstream.id, handoff)
         with self.sessions() as session:
-            ledger_cycles.mark_handed_off(session, handoff.cycle_id, handoff.version, now=now)
+            ledger_cycles.mark_handed_off(
+                session, handoff.cycle_id, handoff.version, now=now, before_close=handoff.early
+            )
         record = HandOffRecord(
             day,
             obligation_id,
@@ -101,7 +103,7 @@ class HandOffs:
             version = handoff_total(self.defs, session, obligation, key) + 1
             waiting = sources_still_open(self.defs, session, obligation, key)
         if waiting:
-            return f"chờ kỳ của {', '.join(waiting)} đóng rồi mới tổng hợp", None
+            return f"chờ kỳ của {', '.join(waiting)} bàn giao rồi mới tổng hợp", None
         if (obligation_id, key, version) in self._submitted:
             return f"đã tạo văn bản {key} bản {version} cùng đợt", None
         self._submitted.add((obligation_id, key, version))

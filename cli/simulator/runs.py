@@ -1,5 +1,6 @@
 """When each obligation's daily run fires: its deployment schedule (`deployment.cron`, by default
-07:30 Monday to Friday, Vietnam time), so the simulation ticks on the days production does."""
+07:30 every day, Vietnam time; a run on a day off does nothing), so the simulation ticks on the
+days production does."""
 
 from __future__ import annotations
 

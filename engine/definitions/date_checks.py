@@ -11,11 +11,23 @@ import datetime as dt
 from engine.calendar import LegalCalendar
 from engine.definitions.findings import Finding
 from engine.definitions.models import Cadence, Definitions, Obligation, RungKind
-from engine.periods import Period, event_period, periods_between
-from engine.schedule import cycle_dates
+from engine.periods import (
+    Period,
+    event_period,
+    parse_cron,
+    period_containing,
+    period_for_key,
+    periods_between,
+)
+from engine.plan import obligation_active
+from engine.schedule import cycle_dates, cycle_window
 from engine.vndates import short_date
 
 YEARS_CHECKED = 4
+# Calendar checks (one cycle a month, hand-off time, runs on every working day) look this many
+# years past the last year anyone wrote a calendar for, and past this year.
+YEARS_AHEAD = 5
+MONTHS_LISTED = 4
 
 
 def _sample_periods(obligation: Obligation, first_year: int) -> list[tuple[Period, dt.date | None]]:
@@ -99,8 +111,140 @@ def check_obligation_dates(
 def check_dates(defs: Definitions) -> list[Finding]:
     cal = LegalCalendar(defs.calendars)
     plan_year = int(defs.plan.date[:4])
+    last_year = max([plan_year, dt.date.today().year, *defs.calendars]) + YEARS_AHEAD
     findings: list[Finding] = []
     for obligation in defs.obligations.values():
         first_year = obligation.valid_from.year if obligation.valid_from else plan_year
         findings.extend(check_obligation_dates(obligation, cal, first_year))
+        years = range(first_year, last_year + 1)
+        if obligation.schedule.every == Cadence.monthly:
+            findings.extend(check_one_per_month(obligation, cal, years))
+        if obligation.downstream and not _in_loop(defs, obligation.id):
+            findings.extend(check_handoff_time(defs, obligation, cal, years))
+        if obligation.deployment is not None:
+            findings.extend(check_run_days(obligation, cal, years))
     return findings
+
+
+def _in_loop(defs: Definitions, start: str) -> bool:
+    """Whether following `downstream` from `start` leads to a missing obligation or back to
+    one already seen (reported by the cross-reference checks, not timed here)."""
+    seen: set[str] = set()
+    current: str | None = start
+    while current is not None:
+        if current in seen or current not in defs.obligations:
+            return True
+        seen.add(current)
+        downstream = defs.obligations[current].downstream
+        current = downstream.obligation if downstream else None
+    return False
+
+
+def _months(years: range) -> list[tuple[int, int]]:
+    return [(year, month) for year in years for month in range(1, 13)]
+
+
+def check_one_per_month(obligation: Obligation, cal: LegalCalendar, years: range) -> list[Finding]:
+    """A monthly obligation has exactly one cycle due in every calendar month it is in force."""
+    start, end = dt.date(years.start - 1, 12, 1), dt.date(years.stop, 1, 31)
+    due_in: dict[tuple[int, int], list[str]] = {}
+    active: set[tuple[int, int]] = set()
+    for period in periods_between(obligation.schedule, obligation.window, start, end):
+        request_on, due_on, _closes = cycle_window(obligation, period, cal)
+        if obligation_active(obligation, request_on):
+            due_in.setdefault((due_on.year, due_on.month), []).append(period.key)
+            active.add((period.end.year, period.end.month))
+    wrong = []
+    for month in _months(years):
+        # Only months the obligation covers: before valid_from or after valid_to nothing is owed.
+        if month not in active:
+            continue
+        keys = due_in.get(month, [])
+        if len(keys) != 1:
+            what = "không có kỳ nào" if not keys else f"có {len(keys)} kỳ ({', '.join(keys)})"
+            wrong.append(f"tháng {month[1]}/{month[0]} {what}")
+    if not wrong:
+        return []
+    shown = "; ".join(wrong[:MONTHS_LISTED]) + (
+        f" và {len(wrong) - MONTHS_LISTED} tháng khác" if len(wrong) > MONTHS_LISTED else ""
+    )
+    message = (
+        f"nghĩa vụ hằng tháng phải có đúng một kỳ có hạn trong mỗi tháng: {shown} "
+        "(giữ 'keep_in_month: true' hoặc sửa quy tắc hạn)"
+    )
+    return [Finding("obligations", obligation.id, ("due",), message)]
+
+
+def _downstream_period(downstream: Obligation, upstream: Period) -> Period | None:
+    """The downstream's period a hand-off of `upstream` feeds: the same key, else the period
+    that holds the upstream's last day."""
+    try:
+        return period_for_key(downstream.schedule, downstream.window, upstream.key)
+    except ValueError:
+        return period_containing(downstream.schedule, downstream.window, upstream.end)
+
+
+def handoff_date(obligation: Obligation, due_on: dt.date, closes_on: dt.date, cal) -> dt.date:
+    """The first tick that hands a cycle off: the working day after its due date ('at-due')
+    or after its close ('at-close')."""
+    assert obligation.downstream is not None
+    after = due_on if obligation.downstream.hand_off == "at-due" else closes_on
+    return cal.roll_forward(after + dt.timedelta(days=1))[0]
+
+
+def check_handoff_time(
+    defs: Definitions, obligation: Obligation, cal: LegalCalendar, years: range
+) -> list[Finding]:
+    """Every hand-off leaves the downstream at least `min_working_days` before its deadline."""
+    assert obligation.downstream is not None
+    target = defs.obligations[obligation.downstream.obligation]
+    minimum = obligation.downstream.min_working_days
+    if minimum == 0 or target.schedule.every in (Cadence.event, Cadence.once):
+        return []
+    start, end = dt.date(years.start, 1, 1), dt.date(years.stop - 1, 12, 31)
+    short = []
+    for period in periods_between(obligation.schedule, obligation.window, start, end):
+        request_on, due_on, closes_on = cycle_window(obligation, period, cal)
+        fed = _downstream_period(target, period)
+        if fed is None or not obligation_active(obligation, request_on):
+            continue
+        _r, target_due, _c = cycle_window(target, fed, cal)
+        handed = handoff_date(obligation, due_on, closes_on, cal)
+        left = cal.working_days_between(handed, target_due)
+        if left < minimum:
+            short.append((period, handed, target_due, left))
+    if not short:
+        return []
+    period, handed, target_due, left = short[0]
+    more = f" (và {len(short) - 1} kỳ khác)" if len(short) > 1 else ""
+    message = (
+        f"năm {period.end.year}, kỳ {period.key}: bàn giao cho '{target.id}' ngày "
+        f"{short_date(handed)} chỉ còn {max(left, 0)} ngày làm việc đến hạn "
+        f"{short_date(target_due)}, cần ít nhất {minimum} (min_working_days){more}; "
+        "dùng 'hand_off: at-due' hoặc dời hạn"
+    )
+    return [Finding("obligations", obligation.id, ("downstream",), message)]
+
+
+def check_run_days(obligation: Obligation, cal: LegalCalendar, years: range) -> list[Finding]:
+    """A declared run schedule fires on every working day, make-up Saturdays included."""
+    assert obligation.deployment is not None
+    cron = parse_cron(obligation.deployment.cron)
+    day, end = dt.date(years.start, 1, 1), dt.date(years.stop - 1, 12, 31)
+    missed = []
+    while day <= end:
+        if cal.is_working_day(day) and not cron.fires_on(day):
+            missed.append(day)
+        day += dt.timedelta(days=1)
+    if not missed:
+        return []
+    listed = ", ".join(
+        ("thứ Bảy " if d.weekday() == 5 else "") + short_date(d) for d in missed[:MONTHS_LISTED]
+    )
+    more = "…" if len(missed) > MONTHS_LISTED else ""
+    message = (
+        f"lịch chạy '{obligation.deployment.cron}' bỏ sót {len(missed)} ngày làm việc "
+        f"({listed}{more}): lượt chạy phải có mỗi ngày (ngày nghỉ tự kết thúc ngay), "
+        "ví dụ '30 7 * * *'"
+    )
+    return [Finding("obligations", obligation.id, ("deployment", "cron"), message)]

@@ -379,6 +379,11 @@ class DueRule(Strict):
         description="Với 'in_month': năm của tháng cuối kỳ ('same') hoặc năm sau ('next').",
     )
     offset: Offset | None = Field(default=None, description="Với các quy tắc tương đối.")
+    keep_in_month: bool = Field(
+        default=True,
+        description="Với lịch hằng tháng: hạn luôn nằm trong tháng của kỳ (mỗi tháng đúng một "
+        "kỳ); khi kỳ nghỉ kéo đến cuối tháng, hạn lùi về ngày làm việc cuối cùng của tháng.",
+    )
 
     @model_validator(mode="after")
     def _parameters(self) -> DueRule:
@@ -526,6 +531,30 @@ class Completeness(Strict):
 class Downstream(Strict):
     obligation: Id
     completeness: Completeness = Field(default_factory=Completeness)
+    hand_off: Literal["at-due", "at-close"] = Field(
+        default="at-close",
+        description="Khi bàn giao kết quả: 'at-due' ngay sau hạn nộp (với những gì đã nhận, báo "
+        "cáo muộn tạo bản sửa đổi), 'at-close' khi kỳ đóng (sau thời gian gia hạn).",
+    )
+    min_working_days: int = Field(
+        default=3,
+        ge=0,
+        le=60,
+        description="Số ngày làm việc tối thiểu từ ngày bàn giao đến hạn của nghĩa vụ nhận; "
+        "`kehoach validate` kiểm tra cho từng năm; 0: không kiểm tra.",
+    )
+
+
+class LateStart(Strict):
+    """What a cycle opened after its request date gets: never a deadline already passed."""
+
+    min_working_days: int = Field(
+        default=5,
+        ge=1,
+        le=60,
+        description="Kỳ mở muộn (sau ngày gửi yêu cầu) mà hạn theo quy tắc đã qua hoặc còn ít "
+        "hơn số ngày làm việc này thì được hạn mới: ngày mở cộng số ngày làm việc này.",
+    )
 
 
 class ReportSpec(Strict):
@@ -617,9 +646,10 @@ class RunSchedule(Strict):
     """When the obligation's daily reconciliation run starts (its Prefect deployment schedule)."""
 
     cron: str = Field(
-        default="30 7 * * 1-5",
+        default="30 7 * * *",
         description="Biểu thức cron 5 trường (phút giờ ngày tháng thứ); mặc định 7 giờ 30 "
-        "từ thứ Hai đến thứ Sáu. Ngày nghỉ lễ, lượt chạy chỉ đối chiếu, không gửi gì mới.",
+        "mỗi ngày. Lượt chạy vào ngày nghỉ theo lịch pháp định kết thúc ngay, không gửi gì; "
+        "ngày làm bù thứ Bảy vẫn chạy như ngày làm việc.",
     )
     timezone: str = Field(default="Asia/Ho_Chi_Minh", description="Múi giờ của biểu thức cron.")
 
@@ -666,6 +696,7 @@ class Obligation(Strict):
     request: RequestRule
     due: DueRule
     grace: Offset = Field(default_factory=lambda: Offset(working_days=5))
+    late_start: LateStart = Field(default_factory=LateStart)
     ladder: list[Rung] = Field(default_factory=list)
     form: Form
     downstream: Downstream | None = None
@@ -678,7 +709,8 @@ class Obligation(Strict):
     )
     deployment: RunSchedule | None = Field(
         default=None,
-        description="Giờ chạy tự động; bỏ trống: 7 giờ 30 mỗi ngày làm việc (giờ Việt Nam).",
+        description="Giờ chạy tự động; bỏ trống: 7 giờ 30 mỗi ngày (giờ Việt Nam), ngày nghỉ không "
+        "gửi gì.",
     )
     valid_from: dt.date | None = None
     valid_to: dt.date | None = None

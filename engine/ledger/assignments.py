@@ -130,7 +130,13 @@ _LOCK_ASSIGNMENT = (
     .with_for_update()
 )
 _CYCLE_OF = select(
-    _C.id, _C.obligation_id, _C.period_key, _C.period_start, _C.state, _C.closed_on
+    _C.id,
+    _C.obligation_id,
+    _C.period_key,
+    _C.period_start,
+    _C.state,
+    _C.closed_on,
+    _C.handed_off_version,
 ).where(_C.id == bindparam("cycle_id"))
 _LATEST = (
     select(_S.id, _S.version, _S.fields, _S.channel, _S.submitted_by, _S.late)
@@ -296,7 +302,10 @@ def record_submission(
                 },
             }
         ]
-        if after_close:
+        # A report arriving after the results were handed off (at the close, or at the due date
+        # for an early hand-off) makes the downstream's version stale: it must run again.
+        reopens = after_close or cycle.handed_off_version is not None
+        if reopens:
             # Increment in SQL so two late reports arriving together both count.
             handoff_version = connection.execute(
                 update(Cycle.__table__)
@@ -322,7 +331,7 @@ def record_submission(
             state=next_state,
             late=late,
             created=True,
-            handoff_reopened=after_close,
+            handoff_reopened=reopens,
         )
         if then is not None:
             then(

@@ -89,8 +89,12 @@ def open_cycle(
     today: dt.date,
     *,
     now: dt.datetime | None = None,
+    rule_due_on: dt.date | None = None,
+    due_note: str | None = None,
 ) -> CycleOpening:
-    """Get or create the cycle and add assignments for bodies it lacks; never removes any."""
+    """Get or create the cycle and add assignments for bodies it lacks; never removes any.
+
+    `rule_due_on` and `due_note`: the rule's deadline and why `due_on` differs (late start)."""
     _check_bodies(bodies)
     if closes_on < due_on:
         raise InvalidInput(f"Ngày đóng kỳ {vn_date(closes_on)} sớm hơn hạn nộp {vn_date(due_on)}.")
@@ -99,7 +103,14 @@ def open_cycle(
         try:
             with writing(session):
                 return _open_once(
-                    session, obligation_id, period, due_on, closes_on, digest, bodies, today, now
+                    session,
+                    obligation_id,
+                    period,
+                    (due_on, closes_on, rule_due_on, due_note),
+                    digest,
+                    bodies,
+                    today,
+                    now,
                 )
         except IntegrityError:
             if attempt == OPEN_ATTEMPTS - 1:
@@ -111,13 +122,13 @@ def _open_once(
     session: Session,
     obligation_id: str,
     period: PeriodLike,
-    due_on: dt.date,
-    closes_on: dt.date,
+    dates: tuple[dt.date, dt.date, dt.date | None, str | None],
     digest: str,
     bodies: Sequence[BodyEntry],
     today: dt.date,
     now: dt.datetime,
 ) -> CycleOpening:
+    due_on, closes_on, rule_due_on, due_note = dates
     cycle = get_cycle(session, obligation_id, period.key)
     created = cycle is None
     if cycle is None:
@@ -132,9 +143,14 @@ def _open_once(
             definitions_digest=digest,
             handoff_version=0,
             state=CycleState.open.value,
+            rule_due_on=rule_due_on,
+            due_note=due_note,
         )
         session.add(cycle)
         session.flush()
+        moved = {}
+        if rule_due_on is not None:
+            moved = {"rule_due_on": rule_due_on.isoformat(), "due_note": due_note}
         record_event(
             session,
             "cycle-opened",
@@ -146,6 +162,7 @@ def _open_once(
                 "due_on": due_on.isoformat(),
                 "closes_on": closes_on.isoformat(),
                 "definitions_digest": digest,
+                **moved,
             },
         )
     existing = set(
@@ -255,20 +272,27 @@ def _load(session: Session, cycle_id: int) -> Cycle:
 
 
 def mark_handed_off(
-    session: Session, cycle: Cycle | int, version: int, *, now: dt.datetime | None = None
+    session: Session,
+    cycle: Cycle | int,
+    version: int,
+    *,
+    now: dt.datetime | None = None,
+    before_close: bool = False,
 ) -> bool:
     """Record that this hand-off version was delivered; False if someone already did.
 
-    The check and the write are one UPDATE, so two processes can never both win.
+    The check and the write are one UPDATE, so two processes can never both win. An open cycle
+    is handed off only `before_close` (an obligation that hands off at its due date).
     """
     now = aware(now)
     cycle_id = _cycle_id(cycle)
+    states = [CycleState.closed.value] + ([CycleState.open.value] if before_close else [])
     with writing(session):
         won = session.execute(
             update(Cycle)
             .where(
                 Cycle.id == cycle_id,
-                Cycle.state == CycleState.closed.value,
+                Cycle.state.in_(states),
                 Cycle.handoff_version >= version,
                 or_(Cycle.handed_off_version.is_(None), Cycle.handed_off_version < version),
             )
@@ -281,7 +305,7 @@ def mark_handed_off(
                 session, "cycle-handed-off", now, cycle_id=cycle_id, data={"version": version}
             )
             return True
-        if current.state != CycleState.closed.value:
+        if current.state not in states:
             raise InvalidTransition(
                 f"Kỳ {current.period_key} của nghĩa vụ '{current.obligation_id}' chưa đóng, "
                 "chưa thể bàn giao kết quả."

@@ -96,6 +96,10 @@ class Cycle(Base):
     # None until the first hand-off; a hand-off is due while this is below handoff_version.
     handed_off_version: Mapped[int | None] = mapped_column(Integer)
     state: Mapped[str] = mapped_column(String(10), default=CycleState.open.value)
+    # A cycle opened after its request date may get a later deadline than its rule gives
+    # (late start): the rule's date and the reason, in Vietnamese, are kept beside due_on.
+    rule_due_on: Mapped[dt.date | None] = mapped_column(Date)
+    due_note: Mapped[str | None] = mapped_column(Text)
 
     assignments: Mapped[list[Assignment]] = relationship(
         back_populates="cycle", order_by="Assignment.body_id"
@@ -241,6 +245,16 @@ class LedgerMeta(Base):
 
     key: Mapped[str] = mapped_column(String(60), primary_key=True)
     value: Mapped[str] = mapped_column(String(200))
+
+
+class TickMark(Base):
+    """The latest date a tick ran for an obligation: a tick for an earlier date is refused."""
+
+    __tablename__ = "tick_marks"
+
+    obligation_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    latest_on: Mapped[dt.date] = mapped_column(Date)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
 class Event(Base):

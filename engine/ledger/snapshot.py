@@ -61,6 +61,8 @@ class CycleView:
     state: str
     handoff_version: int
     handed_off_version: int | None
+    rule_due_on: dt.date | None = None  # set when a late start moved the deadline
+    due_note: str | None = None
     assignments: tuple[AssignmentView, ...] = ()
 
     @property

@@ -54,7 +54,9 @@ def test_comparison_notices_drift(engine):
 
 
 def test_upgrade_twice_changes_nothing(engine):
+
     upgrade(engine)
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     with engine.connect() as connection:
         head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
         assert connection.execute(text("SELECT version_num FROM alembic_version")).all() == [

@@ -110,9 +110,9 @@ def test_every_request_is_answered_on_time_late_or_missing(year_2026) -> None:
     assert len(receipts) == sum(1 for a in run.answers if a.refused is None)
 
 
-def _ticks(start: dt.date) -> dt.date:
-    """The first run day (Monday to Friday, the default schedule) on or after `start`."""
-    while start.weekday() >= 5:
+def _ticks(start: dt.date, cal: LegalCalendar) -> dt.date:
+    """The first run day on or after `start`: runs fire daily and act on working days only."""
+    while not cal.is_working_day(start):
         start += dt.timedelta(days=1)
     return start
 
@@ -134,7 +134,8 @@ def test_escalations_go_exactly_where_the_ladder_reached_its_escalation(year_202
         # The ladder starts the run after the request; the escalation goes out on the first
         # run on or after its date, if the cycle is still open and nothing came before it.
         reached = _ticks(
-            max(rung_date(rungs[0], a["due_on"], cal), a["requested_on"] + dt.timedelta(days=1))
+            max(rung_date(rungs[0], a["due_on"], cal), a["requested_on"] + dt.timedelta(days=1)),
+            cal,
         )
         answered_before = a["answered"] is not None and a["answered"] < reached
         if reached <= a["closes_on"] and not answered_before:

@@ -78,8 +78,8 @@ def test_an_obligation_can_set_its_own_run_time(tmp_path: Path) -> None:
     text = target.read_text(encoding="utf-8")
     target.write_text(
         text.replace(
-            "    downstream: {obligation: yearly-summary}\n",
-            "    downstream: {obligation: yearly-summary}\n"
+            "    downstream: {obligation: yearly-summary, min_working_days: 0}\n",
+            "    downstream: {obligation: yearly-summary, min_working_days: 0}\n"
             '    deployment: {cron: "15 6 * * 1-6", timezone: Asia/Bangkok}\n',
         ),
         encoding="utf-8",
@@ -93,14 +93,14 @@ def test_an_obligation_can_set_its_own_run_time(tmp_path: Path) -> None:
 
     target.write_text(
         text.replace(
-            "    downstream: {obligation: yearly-summary}\n",
-            "    downstream: {obligation: yearly-summary}\n"
+            "    downstream: {obligation: yearly-summary, min_working_days: 0}\n",
+            "    downstream: {obligation: yearly-summary, min_working_days: 0}\n"
             '    deployment: {cron: "0 7 * *", timezone: Hanoi}\n',
         ),
         encoding="utf-8",
     )
     problems = [str(p) for p in load_definitions(defs_dir).problems]
-    assert any("quarterly-report.yaml:27:" in p and "cần đúng 5 trường" in p for p in problems)
+    assert any("quarterly-report.yaml:28:" in p and "cần đúng 5 trường" in p for p in problems)
     assert any("múi giờ không tồn tại: 'Hanoi'" in p for p in problems)
 
 

@@ -22,7 +22,7 @@ from flows.registry import FLOWS
 from notifications.mailsink import list_messages, message_body, read_message
 from tests.stack.conftest import Stack, processes_with_env, wait_until
 
-DEFAULT_SCHEDULE = ("30 7 * * 1-5", "Asia/Ho_Chi_Minh")
+DEFAULT_SCHEDULE = ("30 7 * * *", "Asia/Ho_Chi_Minh")
 # portal-figures opens its 2026-03 cycle on 10/3/2026 with one request (see `kehoach plan`).
 RUN_OBLIGATION, RUN_DAY, RUN_PERIOD = "portal-figures", "2026-03-10", "2026-03"
 
