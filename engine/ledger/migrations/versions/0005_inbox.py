@@ -6,7 +6,7 @@ Addresses that bounce go to `address_failures` (revision 0002).
 `outbox.headers` carries Reply-To and threading.
 
 Revision ID: 0005
-Revises: 0002
+Revises: 0003
 Create Date: 2026-12-05
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
