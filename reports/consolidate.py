@@ -211,13 +211,16 @@ def consolidate_sources(
 def sources_still_open(
     defs: Definitions, session: Session, obligation: Obligation, key: str
 ) -> list[str]:
-    """Sources whose cycle of the period has not handed off yet: the consolidation waits for
-    the last one. A source hands off at its close, or at its due date when it declares
-    `hand_off: at-due` (then still open: its late reports make amended versions)."""
+    """Sources the consolidation still waits for: those that hand off at their close and
+    whose cycle of the period is still open (each close hands off, so the last one starts it
+    with everything). A source declaring `hand_off: at-due` never holds it back: it hands off
+    once its due date has passed, and its late reports make amended versions."""
     waiting = []
     for source, source_key in source_periods(defs, obligation, key):
+        if source.downstream is not None and source.downstream.hand_off == "at-due":
+            continue
         cycle = get_cycle(session, source.id, source_key)
-        if cycle is not None and cycle.state == "open" and not cycle.handoff_version:
+        if cycle is not None and cycle.state == "open":
             waiting.append(source.id)
     return waiting
 

@@ -205,8 +205,8 @@ def test_the_consolidation_documents_are_made_at_each_hand_off(year_2026) -> Non
     if not figures.annual_available:
         assert all(not h.documents and "reports.annual" in h.note for h in annual)
         return
-    # Four annual sources feed the consolidation: each hands off, the documents are made once
-    # every source of the year has closed (the others' hand-offs say they wait for it).
+    # Four annual sources feed the consolidation; all hand off the day after their common due
+    # date (hand_off: at-due), so one document is made that day and the others say so.
     sources = {h.obligation_id for h in annual if h.period_key == "2026"}
     assert len(sources) == 4, sources
     made = [h for h in annual if h.documents]
