@@ -80,7 +80,7 @@ def test_a_late_start_asks_with_a_deadline_ahead_once_and_never_goes_back(
     [request] = letters()
     assert request["kind"] == "request"
     assert "ngày 30 tháng 11 năm 2026" in request["text"]
-    assert "Hạn gửi được xác định lại vì kỳ này được mở muộn" in request["text"]
+    assert "Thời hạn được xác định lại vì kỳ này được mở muộn" in request["text"]
     assert "hạn theo quy định (ngày 23 tháng 11 năm 2026) đã qua" in request["text"]
 
     # A second tick the same day sends nothing (no reminder or "due today" on the request day).
