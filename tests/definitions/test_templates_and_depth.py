@@ -77,7 +77,9 @@ def test_an_escaping_template_cannot_run_even_unvalidated(tmp_path: Path) -> Non
     custom = tmp_path / "templates"
     custom.mkdir()
     secrets_seen = os.environ.get("KEHOACH_SECRET_KEY", "no-key-set")
-    with_receipt_override(tmp_path, ESCAPE)
+    # The escape alone: the built-in receipt extends a layout, where text outside its blocks
+    # would never render at all.
+    (custom / "receipt.txt").write_text(ESCAPE + "\n", encoding="utf-8")
     renderer = Renderer(custom)
     with pytest.raises(TemplateError) as caught:
         renderer.render("receipt", sample_contexts()["receipt"])
