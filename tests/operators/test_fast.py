@@ -85,7 +85,7 @@ def test_the_status_artifact_stays_small_at_ten_thousand_bodies() -> None:
     cycle = CycleView(
         1, obligation.id, "2026-Q1", dt.date(2025, 12, 15), dt.date(2026, 3, 14),
         dt.date(2026, 3, 18), dt.date(2026, 3, 4), dt.date(2026, 3, 25), None, "d", "open", 0,
-        None, assignments,
+        None, assignments=assignments,
     )  # fmt: skip
     env = TickEnv(defs, None, None, None, "example", today, dt.datetime.now(dt.UTC))
     snapshot = LedgerSnapshot(obligation.id, (cycle,), ())
