@@ -43,6 +43,8 @@ def tick(
     # Called as a plain function (the simulator's agreement test does), the option's default
     # is typer's OptionInfo, not False.
     force_date = force_date is True
+    temporary_server = temporary_server is True
+    workers = workers if isinstance(workers, int) else 4
     defs = load_or_exit(definitions)
     if obligation and obligation not in defs.obligations:
         fail(f"không có nghĩa vụ '{obligation}'", 2)

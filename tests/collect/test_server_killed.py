@@ -112,8 +112,9 @@ def test_server_killed_mid_tick(kehoach_env, ledger_url, tmp_path: Path) -> None
     lines = err.strip().splitlines()
     assert tick.returncode == 1
     assert "Traceback" not in err, err[-3000:]
-    # (Prefect's API log handler may have written a bare line just before ours.)
-    assert "Lỗi: không kết nối được máy chủ Prefect" in lines[-1]
+    # (Prefect's API log handler, flushing from the run threads at exit, may write a bare
+    # line before or after ours.)
+    assert any("Lỗi: không kết nối được máy chủ Prefect" in line for line in lines[-3:]), lines
 
     server = start_server(home, port)
     try:
