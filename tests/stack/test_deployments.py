@@ -100,7 +100,7 @@ def test_an_obligation_can_set_its_own_run_time(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     problems = [str(p) for p in load_definitions(defs_dir).problems]
-    assert any("quarterly-report.yaml:28:" in p and "cần đúng 5 trường" in p for p in problems)
+    assert any("quarterly-report.yaml:29:" in p and "cần đúng 5 trường" in p for p in problems)
     assert any("múi giờ không tồn tại: 'Hanoi'" in p for p in problems)
 
 
