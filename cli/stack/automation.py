@@ -76,7 +76,6 @@ async def apply_parameter_schemas(client: PrefectClient, specs: list) -> int:
     from the flow's signature and ignores one in prefect.yaml); returns how many were updated."""
     from prefect.client.schemas.actions import DeploymentUpdate
     from prefect.exceptions import ObjectNotFound
-    from prefect.utilities.callables import ParameterSchema
 
     updated = 0
     for spec in specs:
@@ -89,7 +88,7 @@ async def apply_parameter_schemas(client: PrefectClient, specs: list) -> int:
         await client.update_deployment(
             deployment.id,
             DeploymentUpdate(
-                parameter_openapi_schema=ParameterSchema(**spec.parameter_schema),
+                parameter_openapi_schema=dict(spec.parameter_schema),
                 enforce_parameter_schema=True,
             ),
         )

@@ -156,6 +156,9 @@ def stack_env(var_dir: Path, definitions: Path, ports: dict[str, int]) -> dict[s
         KEHOACH_PREFECT_PORT=str(ports["prefect"]),
         KEHOACH_PORTAL_PORT=str(ports["portal"]),
         KEHOACH_SINK_SMTP_PORT=str(ports["smtp"]),
+        # What the stack's own processes use; a CLI command beside it (tick) sends there too,
+        # as it does on the default ports of `make run`.
+        KEHOACH_SMTP_PORT=str(ports["smtp"]),
         KEHOACH_MAIL_PAGE_PORT=str(ports["mail"]),
         # Prefect's own setting: the served deployments look for new runs every 2 s, not 10.
         PREFECT_RUNNER_POLL_FREQUENCY="2",
