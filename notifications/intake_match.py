@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from engine import replies
 from engine.ledger.models import Assignment, Cycle, OutboxMessage, Submission
-from engine.ledger.queries import StatusRow
+from engine.ledger.queries import StatusRow, status_row
 from engine.ledger.states import InboxState
 from engine.ledger.transactions import committing
 from engine.tokens import TokenError, find_reply_tokens, verify_reply
@@ -89,18 +89,8 @@ def row_of(session: Session, assignment_id: int) -> StatusRow | None:
     row = session.execute(_statements()[1], {"assignment_id": assignment_id}).one_or_none()
     if row is None:
         return None
-    return StatusRow(
-        obligation_id=row.obligation_id,
-        period_key=row.period_key,
-        cycle_state=row.cycle_state,
-        cycle_due_on=row.cycle_due_on,
-        closes_on=row.closes_on,
-        assignment_id=row.id,
-        body_id=row.body_id,
-        body_name=row.body_name,
-        state=row.state,
-        due_on=row.due_on,
-        requested_on=row.requested_on,
+    return status_row(
+        row,
         latest_version=row.latest_version,
         last_submitted_at=row.last_submitted_at,
         overdue=None,
