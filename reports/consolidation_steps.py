@@ -103,7 +103,8 @@ def prepare(office: Office, obligation_id: str, period_key: str, handoff_version
         sources=len(sources),
     )
     if waiting:
-        reason = f"chờ kỳ {period.label} của {', '.join(waiting)} bàn giao rồi mới tổng hợp"
+        names = ", ".join(f"«{office.defs.obligations[w].title}»" for w in waiting)
+        reason = f"chờ kỳ {period.label} của {names} bàn giao rồi mới tổng hợp"
         return _replace(job, skip=reason)
     rule = upstream.downstream.completeness if upstream.downstream else None
     if handoff_version > 0 and rule is not None and rule.late == "ignore":

@@ -103,7 +103,8 @@ class HandOffs:
             version = handoff_total(self.defs, session, obligation, key) + 1
             waiting = sources_still_open(self.defs, session, obligation, key)
         if waiting:
-            return f"chờ kỳ của {', '.join(waiting)} bàn giao rồi mới tổng hợp", None
+            names = ", ".join(f"«{self.defs.obligations[w].title}»" for w in waiting)
+            return f"chờ kỳ của {names} bàn giao rồi mới tổng hợp", None
         if (obligation_id, key, version) in self._submitted:
             return f"đã tạo văn bản {key} bản {version} cùng đợt", None
         self._submitted.add((obligation_id, key, version))
