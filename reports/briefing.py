@@ -27,6 +27,7 @@ from engine.definitions.models import (
 )
 from engine.ledger.cycles import get_cycle
 from engine.ledger.results import cycle_results
+from engine.letters import naming
 from reports.consolidate import REPORTED, ReportError
 
 PACK_LEAD = 2  # working days between the pack and the briefing (the plan's practice)
@@ -85,6 +86,7 @@ class PackItem:
 class Pack:
     period_key: str
     period_label: str
+    title: str  # the briefing's declared name with its period ('letter.name')
     briefing_on: dt.date
     host: Body
     items: tuple[PackItem, ...]
@@ -147,6 +149,7 @@ def collect_pack(
     return Pack(
         period_key=period_key,
         period_label=period_label,
+        title=naming(setup.briefing, period_label).named,
         briefing_on=briefing_on,
         host=host,
         items=tuple(items),

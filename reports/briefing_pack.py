@@ -23,7 +23,7 @@ class PackFiles:
 
 
 def pack_title(pack: Pack) -> str:
-    return f"Hội nghị giao ban báo chí {pack.period_label}"
+    return pack.title
 
 
 def _when(pack: Pack) -> str:

@@ -18,6 +18,7 @@ from engine.ledger.assignments import record_submission
 from engine.ledger.outbox import outbox_key
 from engine.ledger.results import cycle_results
 from engine.ledger.snapshot import CycleView, load_open_state
+from engine.letters import naming
 from engine.periods import event_period, period_for_key
 from engine.schedule import cycle_dates
 from notifications.contexts import Addressee, Signature
@@ -40,6 +41,7 @@ class Briefing:
 
     cycle: CycleView
     period_label: str
+    title: str  # the briefing's declared name with its period ('letter.name')
     briefing_on: dt.date
     pack_on: dt.date
 
@@ -58,7 +60,13 @@ def briefings(office: Office, setup: BriefingSetup) -> list[Briefing]:
             continue  # finished and handed off: nothing left to do
         period = period_for_key(setup.briefing.schedule, setup.briefing.window, cycle.period_key)
         result.append(
-            Briefing(cycle, period.label, cycle.due_on, pack_day(office.cal, cycle.due_on))
+            Briefing(
+                cycle,
+                period.label,
+                naming(setup.briefing, period.label).named,
+                cycle.due_on,
+                pack_day(office.cal, cycle.due_on),
+            )
         )
     return result
 
@@ -256,7 +264,7 @@ def _open_follow_ups(
             {
                 "addressee": Addressee(body.name),
                 "signature": Signature(host(office, setup).name),
-                "title": f"Hội nghị giao ban báo chí {briefing.period_label}",
+                "title": briefing.title,
                 "held_on": minutes.held_on,
                 "questions": mine.questions if mine else everything,
                 "coordinator": mine is None,

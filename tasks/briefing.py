@@ -12,6 +12,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.input import RunInput
 from pydantic import BaseModel, Field, create_model
 
+from engine.letters import letter_name, with_period
 from engine.plan import obligation_active
 from engine.vndates import short_date
 from reports import briefing_steps as steps
@@ -138,7 +139,7 @@ def minutes_form(obligation: str, briefing: steps.Briefing, as_of: dt.date) -> t
         nguoi_nhap=(str, Field(title="Người nhập biên bản (họ tên, chức vụ)")),
     )
     form._description = (
-        f"Biên bản **Hội nghị giao ban báo chí {briefing.period_label}** "
+        f"Biên bản **{briefing.title}** "
         f"(ngày {short_date(briefing.briefing_on)}). Mỗi câu hỏi chưa được trả lời tại hội nghị "
         "được giao cho cơ quan phải trả lời, gửi thư giao việc và đôn đốc như các nghĩa vụ khác."
     )
@@ -172,7 +173,8 @@ def publish(obligation: str, as_of: dt.date) -> list[str]:
     held = steps.held_briefings(work, setup(obligation))
     checks = quarterly_minimum(held, as_of.year, as_of)
     lines = [
-        f"# Hội nghị giao ban báo chí — tình hình ngày {short_date(as_of)}",
+        f"# {with_period(letter_name(setup(obligation).briefing), '')} — tình hình ngày "
+        f"{short_date(as_of)}",
         "",
         "Nghị định 09/2017/NĐ-CP: UBND cấp tỉnh họp báo ít nhất ba tháng một lần. Mỗi hội nghị "
         "giao ban đã ghi biên bản được tính là một lần cung cấp thông tin trực tiếp cho báo chí.",
@@ -211,11 +213,11 @@ def report_overdue_wait(obligation: str, as_of: dt.date) -> list[str]:
         alert = Alert(
             kind="run-waiting",
             key=waiting,
-            subject=f"Lượt chạy vẫn chờ biên bản hội nghị giao ban báo chí {briefing.period_label}",
+            subject=f"Lượt chạy vẫn chờ biên bản {briefing.title}",
             text=(
-                f"Lượt chạy {waiting} đang tạm dừng chờ nhập biên bản Hội nghị giao ban báo chí "
-                f"{briefing.period_label} (họp ngày {short_date(briefing.briefing_on)}); hạn của "
-                f"kỳ này là ngày {short_date(briefing.cycle.closes_on)} đã qua.\n\n"
+                f"Lượt chạy {waiting} đang tạm dừng chờ nhập biên bản {briefing.title} (họp "
+                f"ngày {short_date(briefing.briefing_on)}); hạn của kỳ này là ngày "
+                f"{short_date(briefing.cycle.closes_on)} đã qua.\n\n"
                 f"Việc cần làm: {organiser.name} nhập biên bản trên giao diện Prefect (mở lượt "
                 "chạy, bấm Tiếp tục và điền biểu mẫu biên bản); nếu hội nghị không tổ chức, hủy "
                 "lượt chạy đó."
@@ -235,7 +237,7 @@ def waiting_message(obligation: str, briefing: steps.Briefing, as_of: dt.date) -
     """The suspended run's state message: what it waits for and who must act."""
     organiser = steps.host(office(as_of), setup(obligation))
     return (
-        f"Chờ nhập biên bản Hội nghị giao ban báo chí {briefing.period_label} (họp ngày "
-        f"{short_date(briefing.briefing_on)}): {organiser.name} bấm Tiếp tục (Resume) và điền "
+        f"Chờ nhập biên bản {briefing.title} (họp ngày {short_date(briefing.briefing_on)}): "
+        f"{organiser.name} bấm Tiếp tục (Resume) và điền "
         f"biểu mẫu biên bản; hạn ngày {short_date(briefing.cycle.closes_on)}."
     )

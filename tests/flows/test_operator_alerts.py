@@ -124,5 +124,5 @@ def test_a_run_suspended_past_its_deadline_is_told_once(flows_env) -> None:
     for day in (deadline + dt.timedelta(days=1), deadline + dt.timedelta(days=2)):
         press_briefing(obligation=BRIEFING, as_of=day)
     (letter,) = operator_letters(flows_env)
-    assert "vẫn chờ biên bản hội nghị giao ban báo chí tháng 3 năm 2026" in str(letter["Subject"])
+    assert "vẫn chờ biên bản Hội nghị giao ban báo chí tháng 3 năm 2026" in str(letter["Subject"])
     assert str(run.id) in text_of(letter)
