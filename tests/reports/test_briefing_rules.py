@@ -10,7 +10,8 @@ from engine.definitions.loader import load_definitions
 from reports.issuers import header_names, number_line, place_date
 from reports.minutes import Minutes, Question, follow_ups, quarterly_minimum
 
-DEFS = load_definitions(Path(__file__).resolve().parents[2] / "definitions").definitions
+REPO = Path(__file__).resolve().parents[2]
+DEFS = load_definitions(REPO / "definitions").definitions
 
 
 def test_symbols_and_header_lines_are_derived_from_the_bodies() -> None:
@@ -66,3 +67,33 @@ def test_decree_09_2017_minimum_is_checked_quarter_by_quarter() -> None:
         (3, 1, "Đạt"),
     ]
     assert quarterly_minimum([], 2026, dt.date(2026, 2, 1))[0].status == "Đang diễn ra"
+
+
+def test_the_briefing_is_named_as_each_plan_declares_it(tmp_path: Path) -> None:
+    """The pack's title (and the follow-up letters', minutes form's) is the briefing's declared
+    letter.name with its period: the shipped wording unchanged, the second plan's its own."""
+    from engine.bodies import resolve_responsible
+    from engine.ledger import make_engine
+    from engine.ledger import session_factory as factory
+    from engine.ledger.db import upgrade
+    from reports.briefing import briefing_setup, collect_pack
+    from reports.briefing_pack import pack_title
+
+    url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    upgrade(url)
+    sessions = factory(make_engine(url))
+    second = Path(__file__).parents[1] / "second_plan" / "definitions"
+    titles = []
+    for directory in (REPO / "definitions", second):
+        defs = load_definitions(directory).definitions
+        briefing = next(o for o in defs.obligations.values() if o.flow == "press-briefing")
+        setup = briefing_setup(defs, briefing.id)
+        day = dt.date(2026, 3, 23)
+        host = resolve_responsible(defs, briefing, day)[0]
+        with sessions() as session:
+            pack = collect_pack(defs, session, setup, "2026-03", "tháng 3 năm 2026", day, host)
+        titles.append(pack_title(pack))
+    assert titles == [
+        "Hội nghị giao ban báo chí tháng 3 năm 2026",
+        "Họp báo định kỳ tháng 3 năm 2026 của thành phố",
+    ]
