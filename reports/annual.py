@@ -30,7 +30,7 @@ from reports.consolidate import (
     consolidation_period,
 )
 from reports.reproducible import normalise_zip
-from reports.wording import report_subject
+from reports.wording import document_subject
 from reports.workbook import annual_workbook
 
 
@@ -182,7 +182,7 @@ def render_annual(
             place_date=issuers.place_date(defs, signing.signed_on if signing else None, year),
             draft=draft,
         ),
-        summary=report_subject(consolidation.upstream.title, period.label),
+        summary=document_subject(obligation, period.label),
         note=f"(Bản sửa đổi, bổ sung lần {version - 1})" if version > 1 else "",
         opening=_opening(
             defs, consolidation.upstream, issuer, reported, expected, many=len(sources) > 1

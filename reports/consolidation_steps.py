@@ -50,7 +50,7 @@ from reports.consolidate import (
 from reports.issuers import symbol
 from reports.letters import renderer
 from reports.office import Office
-from reports.wording import report_subject
+from reports.wording import document_title
 
 log = logging.getLogger("kehoach.consolidation")
 RETURNED, APPROVED = "consolidation-returned", "consolidation-approved"
@@ -73,7 +73,7 @@ class Job:
     @property
     def title(self) -> str:
         label = self.label or f"năm {self.year}"
-        return "Báo cáo " + report_subject(self.upstream.title, label).lower()
+        return document_title(self.obligation, label)
 
 
 def prepare(office: Office, obligation_id: str, period_key: str, handoff_version: int) -> Job:

@@ -6,7 +6,8 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from engine.definitions.models import FieldType, FormField
+from engine.definitions.models import FieldType, FormField, Obligation
+from engine.letters import naming, with_period
 from engine.vndates import short_date
 from reports.consolidate import as_decimal
 
@@ -44,13 +45,20 @@ def capitalised(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def report_subject(title: str, period_label: str) -> str:
-    """'Báo cáo kết quả … hằng năm' + 'năm 2026' → 'Kết quả … năm 2026' (the summary line)."""
-    words = title.strip()
-    for prefix in ("Báo cáo ", "báo cáo "):
-        if words.startswith(prefix):
-            words = words[len(prefix) :]
-    for suffix in (" hằng năm", " hằng quý", " hằng tháng", " năm"):
-        if words.endswith(suffix):
-            words = words[: -len(suffix)]
-    return capitalised(f"{words} {period_label}".strip())
+def document_subject(obligation: Obligation, period_label: str) -> str:
+    """The summary line under "BÁO CÁO": the declared `report.subject` with its period; without
+    one, the obligation's name in letters (the validator warns)."""
+    subject = obligation.report.subject if obligation.report else None
+    if subject is None:
+        return capitalised(naming(obligation, period_label).named)
+    return capitalised(with_period(subject, period_label))
+
+
+def document_title(obligation: Obligation, period_label: str) -> str:
+    """How letters name the document: 'Báo cáo' + its summary line ('Báo cáo kết quả … năm
+    2026'); without a declared subject, the obligation's name in letters as it is."""
+    subject = obligation.report.subject if obligation.report else None
+    if subject is None:
+        return naming(obligation, period_label).named
+    summary = with_period(subject, period_label)
+    return f"Báo cáo {summary[:1].lower()}{summary[1:]}"

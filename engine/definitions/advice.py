@@ -115,6 +115,30 @@ def _consolidations_without_source(defs: Definitions) -> list[Finding]:
     ]
 
 
+def _undeclared_subject(defs: Definitions) -> list[Finding]:
+    """A consolidation without `report.subject`: its document's summary line falls back to the
+    name in letters, which usually starts with the document type ("Báo cáo …") again."""
+    from engine.definitions.declarations import sources_of
+    from engine.definitions.letter_checks import sample_period_label
+    from engine.letters import naming
+
+    findings = []
+    for o in sorted(defs.obligations.values(), key=lambda o: o.id):
+        if o.flow != "consolidation" or not sources_of(defs, o.id):
+            continue
+        if o.report is not None and o.report.subject is not None:
+            continue
+        named = naming(o, sample_period_label(o)).named
+        message = (
+            f"chưa khai báo trích yếu của văn bản tổng hợp ('report.subject'): dưới chữ BÁO CÁO "
+            f"sẽ ghi '{named[:1].upper()}{named[1:]}'; khai báo ví dụ 'subject: Kết quả … "
+            "{period}'"
+        )
+        keys = ("report",) if o.report is not None else ("flow",)
+        findings.append(Finding("obligations", o.id, keys, message, warning=True))
+    return findings
+
+
 def check_advice(defs: Definitions) -> list[Finding]:
     """Every warning over loaded, valid definitions."""
     start = plan_start(defs.plan)
@@ -125,4 +149,5 @@ def check_advice(defs: Definitions) -> list[Finding]:
     findings += _place_spellings(defs)
     findings += _undeclared_briefing(defs)
     findings += _consolidations_without_source(defs)
+    findings += _undeclared_subject(defs)
     return findings

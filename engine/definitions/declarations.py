@@ -122,6 +122,7 @@ def _check_report(defs: Definitions, obligation: Obligation) -> list[Finding]:
     spec = obligation.report
     if spec is None:
         return findings
+    findings += _check_subject(obligation)
     for index, target in enumerate(spec.recipients):
         if target.mailbox is not None:
             message = "nơi nhận báo cáo là 'role' hoặc 'body', không phải 'mailbox'"
@@ -142,6 +143,32 @@ def _check_report(defs: Definitions, obligation: Obligation) -> list[Finding]:
         types = (FieldType.long_text, FieldType.text)
         findings += _field_findings(obligation, item, keys, field_id, types)
     return findings
+
+
+def _check_subject(obligation: Obligation) -> list[Finding]:
+    """The document's summary line reads as written: no cadence word its period repeats, no
+    word written twice where the period goes in."""
+    subject = obligation.report.subject if obligation.report else None
+    if subject is None:
+        return []
+    # Imported here: engine.letters imports the models this module checks.
+    from engine.definitions.letter_checks import sample_period_label
+    from engine.letters import cadence_words, repeated_words, with_period
+
+    label = sample_period_label(obligation)
+    line = with_period(subject, label)
+    keys = ("obligations", obligation.id), ("report", "subject")
+    bare = cadence_words(subject)
+    if bare:
+        message = (
+            f"trích yếu có '{bare[0]}' trong khi kỳ đã ghi '{label}' (văn bản sẽ ghi '{line}'); "
+            "bỏ từ chỉ kỳ, hoặc ghi '{period}' ở chỗ ghi kỳ"
+        )
+        return [Finding(*keys[0], keys[1], message)]
+    return [
+        Finding(*keys[0], keys[1], f"văn bản sẽ ghi '{line}': từ '{twice}' lặp lại liền nhau")
+        for twice in dict.fromkeys(repeated_words(line))
+    ]
 
 
 def _companion(

@@ -18,6 +18,20 @@ _Id = Annotated[
 PERIOD_MARK = "{period}"
 
 
+def period_text(value: str | None) -> str | None:
+    """A name with at most one '{period}' mark and no other braces, spaces collapsed."""
+    if value is None:
+        return value
+    if value.count(PERIOD_MARK) > 1:
+        raise ValueError("chỉ được ghi '{period}' một lần")
+    rest = value.replace(PERIOD_MARK, "")
+    if "{" in rest or "}" in rest:
+        raise ValueError("chỉ dùng dấu ngoặc nhọn trong '{period}' (chỗ ghi kỳ)")
+    if not rest.strip():
+        raise ValueError("tên không được để trống")
+    return re.sub(r"\s+", " ", value.strip())
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -83,16 +97,7 @@ class Wording(_Strict):
     @field_validator("name", "result")
     @classmethod
     def _one_period_mark(cls, value: str | None) -> str | None:
-        if value is None:
-            return value
-        if value.count(PERIOD_MARK) > 1:
-            raise ValueError("chỉ được ghi '{period}' một lần")
-        rest = value.replace(PERIOD_MARK, "")
-        if "{" in rest or "}" in rest:
-            raise ValueError("chỉ dùng dấu ngoặc nhọn trong '{period}' (chỗ ghi kỳ)")
-        if not rest.strip():
-            raise ValueError("tên không được để trống")
-        return re.sub(r"\s+", " ", value.strip())
+        return period_text(value)
 
     @field_validator("action")
     @classmethod

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from engine.definitions.letter_models import Authority, Sender, Wording
+from engine.definitions.letter_models import Authority, Sender, Wording, period_text
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
 Id = Annotated[str, Field(pattern=ID_PATTERN, description="Định danh: chữ thường, số, gạch nối.")]
@@ -558,8 +558,16 @@ class LateStart(Strict):
 
 
 class ReportSpec(Strict):
-    """A consolidation's report: who receives it and which own-form fields record it."""
+    """A consolidation's report: its summary line, who receives it and which own-form fields
+    record it."""
 
+    subject: str | None = Field(
+        default=None,
+        description="Trích yếu nội dung của văn bản (dòng in đậm dưới chữ BÁO CÁO), không kèm "
+        "kỳ; kỳ được thêm vào cuối, hoặc vào chỗ '{period}', ví dụ 'Kết quả công tác truyền "
+        "thông chính sách {period}'. Thư gửi dự thảo và văn bản gọi là 'Báo cáo' + trích yếu. "
+        "Bỏ trống: dùng tên nghĩa vụ trong thư ('letter.name'), kèm cảnh báo.",
+    )
     recipients: list[Target] = Field(
         default_factory=list,
         description="Nơi nhận báo cáo tổng hợp (vai trò hoặc cơ quan), theo thứ tự ghi ở "
@@ -583,6 +591,11 @@ class ReportSpec(Strict):
         description="Trường văn bản của biểu mẫu tổng hợp trỏ tới mục của báo cáo: results "
         "(kết quả), shortcomings (tồn tại, hạn chế), proposals (nhiệm vụ, đề xuất).",
     )
+
+    @field_validator("subject")
+    @classmethod
+    def _subject(cls, value: str | None) -> str | None:
+        return period_text(value)
 
 
 MinutesFact = Literal[

@@ -218,3 +218,32 @@ def test_a_due_date_more_than_a_period_after_its_period_is_a_warning(second: Pat
         "cảnh báo: hạn 15/03/2026 của kỳ 6 tháng đầu năm 2025 muộn hơn một kỳ" in w
         for w in warnings
     ), warnings
+
+
+def test_report_subject_is_declared_and_checked(second: Path) -> None:
+    path = second / "obligations" / "tong-hop-6-thang.yaml"
+    subject = "subject: Công tác bảo đảm quyền tiếp cận thông tin {period} trên địa bàn thành phố"
+    replace(path, subject, "subject: Kết quả hằng năm về tiếp cận thông tin")
+    found = problems(second)
+    line = line_of(path, "subject:")
+    assert any(p.startswith(f"{path}:{line}:") and "trích yếu có 'hằng năm'" in p for p in found), (
+        found
+    )
+    replace(path, "subject: Kết quả hằng năm về tiếp cận thông tin", "subject: '{period} {period}'")
+    found = problems(second)
+    assert any(f"{path}:{line}:" in p and "chỉ được ghi '{period}' một lần" in p for p in found)
+
+
+def test_a_consolidation_without_a_subject_is_a_warning_naming_the_line(second: Path) -> None:
+    path = second / "obligations" / "tong-hop-6-thang.yaml"
+    subject = "subject: Công tác bảo đảm quyền tiếp cận thông tin {period} trên địa bàn thành phố"
+    replace(path, f"      {subject}\n", "")
+    result = load_definitions(second)
+    assert result.problems == []
+    warnings = [str(w) for w in result.warnings]
+    assert any(
+        w.startswith(f"{path}:{line_of(path, 'report:')}:")
+        and "chưa khai báo trích yếu" in w
+        and "Báo cáo tổng hợp 6 tháng" in w
+        for w in warnings
+    ), warnings
