@@ -24,12 +24,15 @@ PERIODIC = {
     Cadence.monthly: "YYYY-MM, ví dụ 2026-03",
     Cadence.quarterly: "YYYY-Qn, ví dụ 2026-Q1",
     Cadence.half_yearly: "YYYY-H1 hoặc YYYY-H2, ví dụ 2026-H1",
+    Cadence.half_yearly_and_annual: "YYYY-H1 (6 tháng đầu năm) hoặc YYYY (năm), ví dụ 2026-H1",
     Cadence.annual: "YYYY, ví dụ 2026",
 }
 KEY_PATTERNS = {
     Cadence.monthly: re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$"),
     Cadence.quarterly: re.compile(r"^(\d{4})-Q([1-4])$"),
     Cadence.half_yearly: re.compile(r"^(\d{4})-H([12])$"),
+    # The second cycle of "6 tháng và năm" is the year: "2026" is part 2, "2026-H1" part 1.
+    Cadence.half_yearly_and_annual: re.compile(r"^(\d{4})(?:-H(1))?$"),
     Cadence.annual: re.compile(r"^(\d{4})$"),
 }
 EVENT_KEY = re.compile(r"^event-(.+)$")
@@ -85,7 +88,10 @@ def _periodic(cadence: Cadence, window: Window, year: int, part: int) -> Period:
         first, last = (year, 6 * part - 5), (year, 6 * part)
         half = "đầu" if part == 1 else "cuối"
         key, label = f"{year}-H{part}", f"6 tháng {half} năm {year}"
-    else:
+    elif cadence == Cadence.half_yearly_and_annual and part == 1:
+        first, last = (year, 1), (year, 6)
+        key, label = f"{year}-H1", f"6 tháng đầu năm {year}"
+    else:  # annual, and the year cycle of "6 tháng và năm"
         first, last = (year, 1), (year, 12)
         key, label = str(year), f"năm {year}"
     start, end = _window(first, last, window.start_day)
@@ -97,6 +103,7 @@ def _parts(cadence: Cadence) -> range:
         Cadence.monthly: range(1, 13),
         Cadence.quarterly: range(1, 5),
         Cadence.half_yearly: range(1, 3),
+        Cadence.half_yearly_and_annual: range(1, 3),
         Cadence.annual: range(1, 2),
     }[cadence]
 
@@ -271,12 +278,20 @@ def period_for_key(
     cadence = schedule.every
     if cadence in PERIODIC:
         match = KEY_PATTERNS[cadence].match(key)
+        if match is None and cadence == Cadence.half_yearly_and_annual and key.endswith("-H2"):
+            raise ValueError(
+                f"mã kỳ '{key}' không hợp lệ: lịch 6 tháng và năm không có kỳ 6 tháng cuối năm, "
+                f"kỳ thứ hai là cả năm: '{key[:-3]}'"
+            )
         if match is None:
             raise ValueError(f"mã kỳ '{key}' không hợp lệ: cần dạng {PERIODIC[cadence]}")
         year = int(match.group(1))
         if not 1900 < year < 2200:
             raise ValueError(f"mã kỳ '{key}' không hợp lệ: năm {year} ngoài khoảng cho phép")
-        part = int(match.group(2)) if match.lastindex == 2 else 1
+        if cadence == Cadence.half_yearly_and_annual:
+            part = 1 if match.group(2) else 2
+        else:
+            part = int(match.group(2)) if match.lastindex == 2 else 1
         return _periodic(cadence, window, year, part)
     if cadence == Cadence.once:
         period = _once_period(schedule)
@@ -352,7 +367,11 @@ def periods_between(
 
 
 def period_containing(schedule: Schedule, window: Window, day: dt.date) -> Period | None:
-    """The period whose window holds `day` (None for events, or a one-off on another day)."""
+    """The period whose window holds `day` (None for events, or a one-off on another day).
+
+    With "6 tháng và năm" a first-half day is in both cycles: the one ending first (the
+    half-year) is the period it belongs to; the year then holds the second half's days.
+    """
     cadence = schedule.every
     if cadence in PERIODIC:
         # With day S > 1 the window of a year's first period starts in December before it.

@@ -5,23 +5,21 @@ its minutes fill. Each finding names the key an administrator must fix (path:lin
 
 from __future__ import annotations
 
+import datetime as dt
+
 from engine.definitions.findings import Finding
 from engine.definitions.models import (
     Cadence,
     Definitions,
     FieldType,
     Obligation,
+    Schedule,
+    Window,
 )
+from engine.periods import PERIODIC, periods_between
 
-# Source cadences a consolidation of each cadence can take: the same periods, or a longer
-# source whose period ends with one of the consolidation's (an annual report feeds the second
-# half-year's consolidation: "6 tháng và năm").
-MONTHS = {
-    Cadence.monthly: 1,
-    Cadence.quarterly: 3,
-    Cadence.half_yearly: 6,
-    Cadence.annual: 12,
-}
+# Cadences a consolidation can have: calendar periods, so sources' periods can end with them.
+CONSOLIDATING = frozenset(PERIODIC)
 NUMERIC = (FieldType.integer, FieldType.decimal)
 # What each minutes fact needs of the field it fills.
 MINUTES_TYPES: dict[str, tuple[FieldType, ...]] = {
@@ -53,10 +51,20 @@ def sources_of(defs: Definitions, obligation_id: str) -> list[Obligation]:
 
 
 def can_consolidate(source: Cadence, consolidation: Cadence) -> bool:
-    """Whether every period of `source` ends with a period of `consolidation`."""
-    if source not in MONTHS or consolidation not in MONTHS:
+    """Whether every period of `source` ends with a period of `consolidation` no longer than
+    itself: the same periods, or a longer source ending with one of them (an annual report
+    feeds the year cycle of "6 tháng và năm" or the second half-year). Tried on one calendar
+    year: these cadences repeat every year."""
+    if source not in CONSOLIDATING or consolidation not in CONSOLIDATING:
         return False
-    return MONTHS[source] >= MONTHS[consolidation] and MONTHS[source] % MONTHS[consolidation] == 0
+    window, first, last = Window(name="calendar"), dt.date(2026, 1, 1), dt.date(2026, 12, 31)
+    ends = {
+        p.end: p.start for p in periods_between(Schedule(every=consolidation), window, first, last)
+    }
+    return all(
+        p.end in ends and ends[p.end] >= p.start
+        for p in periods_between(Schedule(every=source), window, first, last)
+    )
 
 
 def _field(obligation: Obligation, field_id: str):
@@ -92,9 +100,9 @@ def _check_report(defs: Definitions, obligation: Obligation) -> list[Finding]:
         return [Finding(*item, ("report",), message)]
     if obligation.flow != "consolidation":
         return []
-    if obligation.schedule.every not in MONTHS:
+    if obligation.schedule.every not in CONSOLIDATING:
         message = (
-            f"nghĩa vụ tổng hợp cần kỳ theo tháng, quý, 6 tháng hoặc năm; "
+            f"nghĩa vụ tổng hợp cần kỳ theo tháng, quý, 6 tháng, 6 tháng và năm hoặc năm; "
             f"'{obligation.schedule.every.value}' không tổng hợp được"
         )
         findings.append(Finding(*item, ("schedule", "every"), message))
@@ -102,7 +110,7 @@ def _check_report(defs: Definitions, obligation: Obligation) -> list[Finding]:
     sources = sources_of(defs, obligation.id)
     for source in sources:
         every = source.schedule.every
-        if obligation.schedule.every in MONTHS and not can_consolidate(
+        if obligation.schedule.every in CONSOLIDATING and not can_consolidate(
             every, obligation.schedule.every
         ):
             message = (
@@ -110,6 +118,12 @@ def _check_report(defs: Definitions, obligation: Obligation) -> list[Finding]:
                 f"'{obligation.schedule.every.value}' của nghĩa vụ tổng hợp "
                 f"'{obligation.id}': nguồn phải cùng kỳ hoặc kỳ dài hơn kết thúc cùng lúc"
             )
+            if obligation.schedule.every == Cadence.half_yearly_and_annual:
+                # The usual slip: a half-yearly source whose second half is not a year's data.
+                message += (
+                    "; kỳ thứ hai của lịch 6 tháng và năm là cả năm, nên nguồn cần lịch "
+                    "'half-yearly-and-annual' hoặc 'annual'"
+                )
             findings.append(
                 Finding("obligations", source.id, ("downstream", "obligation"), message)
             )

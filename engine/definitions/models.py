@@ -313,13 +313,20 @@ class Cadence(StrEnum):
     monthly = "monthly"
     quarterly = "quarterly"
     half_yearly = "half-yearly"
+    # "6 tháng và năm": the first half-year, then the whole year in place of the second half.
+    half_yearly_and_annual = "half-yearly-and-annual"
     annual = "annual"
     cron = "cron"
     event = "event"
 
 
 class Schedule(Strict):
-    every: Cadence
+    every: Cadence = Field(
+        description="Kỳ: once (một lần), monthly (hằng tháng), quarterly (hằng quý), "
+        "half-yearly (6 tháng: 6 tháng đầu năm, 6 tháng cuối năm), half-yearly-and-annual "
+        "(6 tháng và năm: báo cáo 6 tháng đầu năm và báo cáo năm, không có kỳ 6 tháng cuối "
+        "năm), annual (hằng năm), cron, event (theo sự kiện)."
+    )
     on: dt.date | None = Field(default=None, description="Với 'once': ngày mốc của kỳ duy nhất.")
     cron: str | None = Field(default=None, description="Với 'cron': biểu thức cron 5 trường.")
     event: Id | None = Field(default=None, description="Với 'event': tên sự kiện bên ngoài.")

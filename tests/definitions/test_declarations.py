@@ -78,9 +78,10 @@ def test_minutes_field_of_the_wrong_type_is_refused(second: Path) -> None:
 def test_a_source_the_consolidation_cannot_take_is_refused_at_its_downstream(
     second: Path,
 ) -> None:
-    # A quarterly report cannot feed a half-yearly consolidation: its periods end in between.
+    # A quarterly report cannot feed a "6 tháng và năm" consolidation: its periods end in
+    # between.
     path = second / "obligations" / "bao-cao-6-thang.yaml"
-    replace(path, "schedule: {every: half-yearly}", "schedule: {every: quarterly}")
+    replace(path, "schedule: {every: half-yearly-and-annual}", "schedule: {every: quarterly}")
     found = problems(second)
     line = line_of(path, "obligation: tong-hop-6-thang")
     assert any(
@@ -244,6 +245,34 @@ def test_a_consolidation_without_a_subject_is_a_warning_naming_the_line(second: 
     assert any(
         w.startswith(f"{path}:{line_of(path, 'report:')}:")
         and "chưa khai báo trích yếu" in w
-        and "Báo cáo tổng hợp 6 tháng" in w
+        and "Báo cáo tổng hợp năm 2026 về tiếp cận thông tin" in w
         for w in warnings
     ), warnings
+
+
+def test_a_half_yearly_source_cannot_feed_the_year_of_half_year_and_year(second: Path) -> None:
+    # Its second half is six months of data: the consolidation's year cycle needs twelve.
+    path = second / "obligations" / "bao-cao-6-thang.yaml"
+    replace(path, "every: half-yearly-and-annual", "every: half-yearly")
+    found = problems(second)
+    line = line_of(path, "obligation: tong-hop-6-thang")
+    assert any(
+        p.startswith(f"{path}:{line}:")
+        and "kỳ 'half-yearly' của 'bao-cao-6-thang' không khớp" in p
+        and "kỳ thứ hai của lịch 6 tháng và năm là cả năm" in p
+        for p in found
+    ), found
+
+
+def test_half_year_and_year_consolidates_its_own_cadence_and_annual_sources() -> None:
+    from engine.definitions.declarations import can_consolidate
+    from engine.definitions.models import Cadence
+
+    both = Cadence.half_yearly_and_annual
+    assert can_consolidate(both, both)
+    assert can_consolidate(Cadence.annual, both)
+    assert can_consolidate(both, Cadence.half_yearly)  # the year feeds the second half
+    assert can_consolidate(both, Cadence.quarterly)
+    assert not can_consolidate(Cadence.half_yearly, both)
+    assert not can_consolidate(both, Cadence.annual)  # its first half ends mid-year
+    assert not can_consolidate(Cadence.quarterly, both)

@@ -258,3 +258,37 @@ def test_leap_day_cron_reaches_back_four_years() -> None:
         every("cron", cron="0 0 29 2 *"), ND09, D(2028, 1, 1), D(2028, 12, 31)
     )
     assert (period.start, period.end) == (D(2024, 3, 1), D(2028, 2, 29))
+
+
+# --- "6 tháng và năm" ------------------------------------------------------------------------
+
+
+def test_half_year_and_year_has_the_first_half_then_the_whole_year() -> None:
+    schedule = every("half-yearly-and-annual")
+    periods = periods_between(schedule, CALENDAR, D(2026, 1, 1), D(2027, 12, 31))
+    assert [(p.key, p.start, p.end, p.label) for p in periods] == [
+        ("2026-H1", D(2026, 1, 1), D(2026, 6, 30), "6 tháng đầu năm 2026"),
+        ("2026", D(2026, 1, 1), D(2026, 12, 31), "năm 2026"),
+        ("2027-H1", D(2027, 1, 1), D(2027, 6, 30), "6 tháng đầu năm 2027"),
+        ("2027", D(2027, 1, 1), D(2027, 12, 31), "năm 2027"),
+    ]
+    for period in periods:
+        assert period_for_key(schedule, CALENDAR, period.key) == period
+    # Decree 09 windows: the year ends on 14 December, like an annual report's.
+    assert period_for_key(schedule, ND09, "2026").end == D(2026, 12, 14)
+    assert period_for_key(schedule, ND09, "2026-H1").end == D(2026, 6, 14)
+
+
+def test_half_year_and_year_gives_a_day_to_the_period_ending_first() -> None:
+    schedule = every("half-yearly-and-annual")
+    assert period_containing(schedule, CALENDAR, D(2026, 3, 1)).key == "2026-H1"
+    assert period_containing(schedule, CALENDAR, D(2026, 8, 1)).key == "2026"
+    assert period_containing(schedule, ND09, D(2026, 12, 20)).key == "2027-H1"
+
+
+def test_half_year_and_year_has_no_second_half_key() -> None:
+    schedule = every("half-yearly-and-annual")
+    with pytest.raises(ValueError, match="không có kỳ 6 tháng cuối năm.*'2026'"):
+        period_for_key(schedule, CALENDAR, "2026-H2")
+    with pytest.raises(ValueError, match="YYYY-H1 \\(6 tháng đầu năm\\) hoặc YYYY"):
+        period_for_key(schedule, CALENDAR, "2026-Q2")

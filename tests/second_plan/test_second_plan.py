@@ -87,10 +87,14 @@ def test_simulated_year_writes_letters_and_half_yearly_documents(year: Path) -> 
     assert first["Subject"] and first.get_body(("plain",)).get_content().strip()
     documents = year / "documents"
     assert list(documents.glob("bao-cao-tong-hop-2026-H1-v*-du-thao.docx"))
-    second_half = sorted(documents.glob("bao-cao-tong-hop-2026-H2-v*-du-thao.docx"))
-    assert second_half, sorted(p.name for p in documents.iterdir())
-    text = docx_text(second_half[-1])
-    # A section per source: the half-yearly report and the annual one ("6 tháng và năm").
+    # "6 tháng và năm": the second cycle is the whole year (key 2026), never a second half.
+    assert not list(documents.glob("bao-cao-tong-hop-2026-H2-*"))
+    whole_year = sorted(documents.glob("bao-cao-tong-hop-2026-v*-du-thao.docx"))
+    assert whole_year, sorted(p.name for p in documents.iterdir())
+    text = docx_text(whole_year[-1])
+    # Its declared summary line, with the year as the period.
+    assert "Công tác bảo đảm quyền tiếp cận thông tin năm 2026 trên địa bàn thành phố" in text
+    # A section per source: the year cycle of the "6 tháng và năm" report and the annual one.
     assert "II. BÁO CÁO KẾT QUẢ BẢO ĐẢM QUYỀN TIẾP CẬN THÔNG TIN" in text
     assert "III. BÁO CÁO NĂM VỀ PHÁT NGÔN VÀ CUNG CẤP THÔNG TIN CHO BÁO CHÍ" in text
     # Its own authority, issuing body, symbol and declared recipients.
