@@ -170,7 +170,9 @@ def render_annual(
         rates,
         labels,
         f"Tỷ lệ nộp đúng hạn năm {year}",
-        out_dir / f"ty-le-dung-han-{year}-v{version}.png",
+        # Named by the period key: a half-year's and the year's chart must not overwrite each
+        # other (an annual consolidation's key is the year, so its name is unchanged).
+        out_dir / f"ty-le-dung-han-{key}-v{version}.png",
     )
     supervising, issuer_line = issuers.header_names(defs, issuer)
     authority, title = issuers.signer_lines(issuer, deputy=bool(signing and signing.deputy))

@@ -89,6 +89,9 @@ def test_simulated_year_writes_letters_and_half_yearly_documents(year: Path) -> 
     assert list(documents.glob("bao-cao-tong-hop-2026-H1-v*-du-thao.docx"))
     # "6 tháng và năm": the second cycle is the whole year (key 2026), never a second half.
     assert not list(documents.glob("bao-cao-tong-hop-2026-H2-*"))
+    # Each period keeps its own chart file.
+    assert (documents / "ty-le-dung-han-2026-H1-v1.png").is_file()
+    assert (documents / "ty-le-dung-han-2026-v1.png").is_file()
     whole_year = sorted(documents.glob("bao-cao-tong-hop-2026-v*-du-thao.docx"))
     assert whole_year, sorted(p.name for p in documents.iterdir())
     text = docx_text(whole_year[-1])
