@@ -15,6 +15,7 @@ from email.errors import HeaderParseError
 from email.header import decode_header, make_header
 from email.message import Message
 from email.utils import getaddresses, parseaddr
+from functools import cached_property
 
 from mailparser_reply import EmailReplyParser
 from mailparser_reply.constants import MAIL_LANGUAGES, QUOTED_MATCH_INCLUDE
@@ -70,9 +71,10 @@ class Incoming:
     kind: str = ANSWER
     bounce: Bounce | None = None
 
-    @property
+    @cached_property
     def own_text(self) -> str:
-        """The reply's own words: quoted history and signature separators removed."""
+        """The reply's own words: quoted history and signature separators removed (worked out
+        once: the fields and the inbox row both read it)."""
         return own_text(self.text)
 
 
