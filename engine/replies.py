@@ -21,6 +21,7 @@ from mailparser_reply import EmailReplyParser
 from mailparser_reply.constants import MAIL_LANGUAGES, QUOTED_MATCH_INCLUDE
 
 from engine.definitions.models import FieldType, Form
+from engine.mime_parts import message_from
 
 ANSWER, BOUNCE, AUTO_REPLY = "answer", "bounce", "auto-reply"
 MESSAGE_ID = re.compile(r"<[^<>\s]+>")
@@ -201,9 +202,10 @@ def head(raw: bytes) -> Message:
 
 def parse(raw: bytes) -> Incoming:
     """The parts of a mail kehoach acts on; a mail without Message-ID gets one from its bytes."""
-    # The compat32 parse (as imap-tools does): the modern policy parses every header into
-    # objects, which tripled the cost of reading a reply.
-    message = message_from_bytes(raw)
+    # The compat32 tree (as imap-tools builds): the modern policy parses every header into
+    # objects, which tripled the cost of reading a reply; and the bodies are cut at their
+    # boundaries rather than walked line by line (engine.mime_parts).
+    message = message_from(raw)
     refers = MESSAGE_ID.findall(str(message.get("In-Reply-To", "")))
     refers += list(reversed(MESSAGE_ID.findall(str(message.get("References", "")))))
     bounce = _bounce(message)
