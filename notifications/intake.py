@@ -30,7 +30,7 @@ from engine.ledger.assignments import (
     AttachmentInfo,
     CycleOfAnswer,
     RecordedSubmission,
-    record_submission_in,
+    record_submission,
 )
 from engine.ledger.errors import InvalidInput, InvalidTransition, NotFound
 from engine.ledger.queries import StatusRow
@@ -208,7 +208,7 @@ def _record_in(
             now,
         )
 
-    recorded = record_submission_in(
+    recorded = record_submission(
         session,
         row.assignment_id,
         values,
@@ -219,6 +219,7 @@ def _record_in(
         today,
         allow_late=True,
         then=then,
+        own_transaction=False,
     )
     if not recorded.created:
         # The very same answer as the latest version (the same mail under a new Message-ID):

@@ -10,6 +10,7 @@ open ──submit──▶ submitted ──accept──▶ accepted
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 from collections.abc import Callable, Mapping, Sequence
@@ -198,44 +199,17 @@ def record_submission(
     allow_late: bool = False,
     then: Callable[[Session, RecordedSubmission, CycleOfAnswer], None] | None = None,
     relaxed: bool = False,
+    own_transaction: bool = True,
 ) -> RecordedSubmission:
     """Record a new version of a body's answer; after the close only with allow_late=True.
 
     `then` runs inside the same transaction once a new version is recorded (not for a repeat of
     the latest one): what it writes, such as the receipt in the outbox, commits with the version
     or not at all. `relaxed` (see transactions.writing) is for a caller that makes the commit
-    durable itself before acting on it (the reply intake, once per batch).
+    durable itself before acting on it (the reply intake, once per batch). `own_transaction`
+    False: the caller's `writing` transaction is used, so that several answers commit together
+    (the reply intake records a fetched batch in one commit).
     """
-    with writing(session, relaxed=relaxed):
-        return record_submission_in(
-            session,
-            assignment_id,
-            fields,
-            attachments,
-            channel,
-            who,
-            now,
-            today,
-            allow_late=allow_late,
-            then=then,
-        )
-
-
-def record_submission_in(
-    session: Session,
-    assignment_id: int,
-    fields: Mapping[str, Any],
-    attachments: Sequence[AttachmentInfo | Mapping[str, Any]],
-    channel: str,
-    who: str,
-    now: dt.datetime,
-    today: dt.date,
-    *,
-    allow_late: bool = False,
-    then: Callable[[Session, RecordedSubmission, CycleOfAnswer], None] | None = None,
-) -> RecordedSubmission:
-    """record_submission inside the caller's write transaction (`writing`), so that several
-    answers can commit together (the reply intake records a fetched batch in one commit)."""
     if channel not in {c.value for c in Channel}:
         raise InvalidInput(
             f"Kênh nộp “{channel}” không hợp lệ; chỉ nhận: "
@@ -248,125 +222,128 @@ def record_submission_in(
     values = _normalise_fields(fields)
     files = _normalise_attachments(attachments)
     now = aware(now)
-    connection = session.connection()
-    # FOR UPDATE serialises submissions and reviews of one assignment on PostgreSQL (SQLite
-    # already serialises writers); the cycle is read after the lock so a close is seen.
-    assignment = connection.execute(
-        _LOCK_ASSIGNMENT, {"assignment_id": assignment_id}
-    ).one_or_none()
-    if assignment is None:
-        raise NotFound(f"Không tìm thấy phân công số {assignment_id}.")
-    cycle = connection.execute(_CYCLE_OF, {"cycle_id": assignment.cycle_id}).one()
-    latest = connection.execute(_LATEST, {"assignment_id": assignment_id}).one_or_none()
-    if assignment.state in UNDER_REVIEW and _same_as(session, latest, values, files, channel, who):
-        return RecordedSubmission(
-            submission_id=latest.id,
-            assignment_id=assignment_id,
-            version=latest.version,
-            state=assignment.state,
-            late=latest.late,
-            created=False,
-            handoff_reopened=False,
-        )
-    after_close = cycle.state == CycleState.closed.value
-    if after_close and not allow_late:
-        raise CycleClosed(
-            f"Kỳ {cycle.period_key} của nhiệm vụ '{cycle.obligation_id}' đã đóng ngày "
-            f"{vn_date(cycle.closed_on or today)}; báo cáo muộn của {assignment.body_name} "
-            "chỉ được ghi nhận khi được cho phép."
-        )
-    next_state = AFTER_SUBMISSION.get(assignment.state)
-    if next_state is None:
-        raise _refuse(assignment, "nhận thêm báo cáo")
-    version = (latest.version if latest else 0) + 1
-    late = today > assignment.due_on
-    submission_id = connection.execute(
-        insert(Submission.__table__).returning(_S.id),
-        {
-            "assignment_id": assignment_id,
-            "version": version,
-            "fields": values,
-            "channel": channel,
-            "submitted_by": who,
-            "submitted_at": now,
-            "late": late,
-        },
-    ).scalar_one()
-    if files:
-        connection.execute(
-            insert(Attachment.__table__),
-            [
-                {
-                    "submission_id": submission_id,
-                    "file_name": f.file_name,
-                    "content_type": f.content_type,
-                    "size": f.size,
-                    "sha256": f.sha256,
-                }
-                for f in files
-            ],
-        )
-    connection.execute(
-        update(Assignment.__table__)
-        .where(_A.id == assignment_id)
-        .values(state=next_state, updated_at=now)
-    )
-    _sync_loaded_assignment(session, assignment_id, next_state, now)
-    events = [
-        {
-            "at": now,
-            "kind": "submission-recorded",
-            "cycle_id": cycle.id,
-            "assignment_id": assignment_id,
-            "body_id": assignment.body_id,
-            "data": {
+    with writing(session, relaxed=relaxed) if own_transaction else contextlib.nullcontext():
+        connection = session.connection()
+        # FOR UPDATE serialises submissions and reviews of one assignment on PostgreSQL (SQLite
+        # already serialises writers); the cycle is read after the lock so a close is seen.
+        assignment = connection.execute(
+            _LOCK_ASSIGNMENT, {"assignment_id": assignment_id}
+        ).one_or_none()
+        if assignment is None:
+            raise NotFound(f"Không tìm thấy phân công số {assignment_id}.")
+        cycle = connection.execute(_CYCLE_OF, {"cycle_id": assignment.cycle_id}).one()
+        latest = connection.execute(_LATEST, {"assignment_id": assignment_id}).one_or_none()
+        if assignment.state in UNDER_REVIEW and _same_as(
+            session, latest, values, files, channel, who
+        ):
+            return RecordedSubmission(
+                submission_id=latest.id,
+                assignment_id=assignment_id,
+                version=latest.version,
+                state=assignment.state,
+                late=latest.late,
+                created=False,
+                handoff_reopened=False,
+            )
+        after_close = cycle.state == CycleState.closed.value
+        if after_close and not allow_late:
+            raise CycleClosed(
+                f"Kỳ {cycle.period_key} của nhiệm vụ '{cycle.obligation_id}' đã đóng ngày "
+                f"{vn_date(cycle.closed_on or today)}; báo cáo muộn của {assignment.body_name} "
+                "chỉ được ghi nhận khi được cho phép."
+            )
+        next_state = AFTER_SUBMISSION.get(assignment.state)
+        if next_state is None:
+            raise _refuse(assignment, "nhận thêm báo cáo")
+        version = (latest.version if latest else 0) + 1
+        late = today > assignment.due_on
+        submission_id = connection.execute(
+            insert(Submission.__table__).returning(_S.id),
+            {
+                "assignment_id": assignment_id,
                 "version": version,
+                "fields": values,
                 "channel": channel,
-                "by": who,
+                "submitted_by": who,
+                "submitted_at": now,
                 "late": late,
-                "from_state": assignment.state,
-                "after_close": after_close,
             },
-        }
-    ]
-    # A report arriving after the results were handed off (at the close, or at the due date
-    # for an early hand-off) makes the downstream's version stale: it must run again.
-    reopens = after_close or cycle.handed_off_version is not None
-    if reopens:
-        # Increment in SQL so two late reports arriving together both count.
-        handoff_version = connection.execute(
-            update(Cycle.__table__)
-            .where(_C.id == cycle.id)
-            .values(handoff_version=_C.handoff_version + 1)
-            .returning(_C.handoff_version)
         ).scalar_one()
-        events.append(
+        if files:
+            connection.execute(
+                insert(Attachment.__table__),
+                [
+                    {
+                        "submission_id": submission_id,
+                        "file_name": f.file_name,
+                        "content_type": f.content_type,
+                        "size": f.size,
+                        "sha256": f.sha256,
+                    }
+                    for f in files
+                ],
+            )
+        connection.execute(
+            update(Assignment.__table__)
+            .where(_A.id == assignment_id)
+            .values(state=next_state, updated_at=now)
+        )
+        _sync_loaded_assignment(session, assignment_id, next_state, now)
+        events = [
             {
                 "at": now,
-                "kind": "handoff-reopened",
+                "kind": "submission-recorded",
                 "cycle_id": cycle.id,
                 "assignment_id": assignment_id,
                 "body_id": assignment.body_id,
-                "data": {"version": version, "handoff_version": handoff_version},
+                "data": {
+                    "version": version,
+                    "channel": channel,
+                    "by": who,
+                    "late": late,
+                    "from_state": assignment.state,
+                    "after_close": after_close,
+                },
             }
+        ]
+        # A report arriving after the results were handed off (at the close, or at the due date
+        # for an early hand-off) makes the downstream's version stale: it must run again.
+        reopens = after_close or cycle.handed_off_version is not None
+        if reopens:
+            # Increment in SQL so two late reports arriving together both count.
+            handoff_version = connection.execute(
+                update(Cycle.__table__)
+                .where(_C.id == cycle.id)
+                .values(handoff_version=_C.handoff_version + 1)
+                .returning(_C.handoff_version)
+            ).scalar_one()
+            events.append(
+                {
+                    "at": now,
+                    "kind": "handoff-reopened",
+                    "cycle_id": cycle.id,
+                    "assignment_id": assignment_id,
+                    "body_id": assignment.body_id,
+                    "data": {"version": version, "handoff_version": handoff_version},
+                }
+            )
+        record_events(session, events)
+        recorded = RecordedSubmission(
+            submission_id=submission_id,
+            assignment_id=assignment_id,
+            version=version,
+            state=next_state,
+            late=late,
+            created=True,
+            handoff_reopened=reopens,
         )
-    record_events(session, events)
-    recorded = RecordedSubmission(
-        submission_id=submission_id,
-        assignment_id=assignment_id,
-        version=version,
-        state=next_state,
-        late=late,
-        created=True,
-        handoff_reopened=reopens,
-    )
-    if then is not None:
-        then(
-            session,
-            recorded,
-            CycleOfAnswer(cycle.id, cycle.obligation_id, cycle.period_key, cycle.period_start),
-        )
-    return recorded
+        if then is not None:
+            then(
+                session,
+                recorded,
+                CycleOfAnswer(cycle.id, cycle.obligation_id, cycle.period_key, cycle.period_start),
+            )
+        return recorded
 
 
 def _review(
