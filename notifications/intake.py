@@ -15,7 +15,7 @@ import logging
 import os
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
@@ -139,7 +139,27 @@ def record_reply(
     """
     prepared = prepare_reply(desk, row, mail)
     with desk.sessions() as session, writing(session, relaxed=relaxed):
-        return _record_in(session, desk, prepared, raw_sha256, today=today, now=now, settle=settle)
+        rows = Pending()
+        outcome = _record_in(
+            session, desk, prepared, raw_sha256, rows, today=today, now=now, settle=settle
+        )
+        rows.write(session, desk, now)
+        return outcome
+
+
+@dataclass
+class Pending:
+    """The receipts and inbox rows of recorded answers, inserted together at the end of their
+    transaction (one statement each for a whole batch rather than two per answer)."""
+
+    receipts: list[dict] = field(default_factory=list)
+    inbox: list[dict] = field(default_factory=list)
+
+    def write(self, session: Session, desk: Desk, now: dt.datetime) -> None:
+        """Insert them; AlreadyRecorded (roll back) when a Message-ID is already in the inbox."""
+        if self.receipts:
+            ledger_outbox.add(session, self.receipts, domain=desk.mail_domain, now=now)
+        ledger_inbox.add_all_in(session, self.inbox, now)
 
 
 def _record_in(
@@ -147,13 +167,14 @@ def _record_in(
     desk: Desk,
     prepared: Prepared,
     raw_sha256: str | None,
+    pending: Pending,
     *,
     today: dt.date,
     now: dt.datetime,
     settle: tuple[int, str] | None = None,
 ) -> Outcome:
-    """record_reply's writes inside the caller's write transaction; AlreadyRecorded (roll back)
-    when the mail's Message-ID is already in the inbox."""
+    """record_reply's writes inside the caller's write transaction; the receipt and the inbox
+    row go to `pending`, which the caller writes before the commit."""
     row, mail, values, missing, stored = (
         prepared.row,
         prepared.mail,
@@ -170,7 +191,7 @@ def _record_in(
         )
         if receipt is not None:
             receipt["headers"] = {"In-Reply-To": mail.message_id, "References": mail.message_id}
-            ledger_outbox.add(session, [receipt], domain=desk.mail_domain, now=now)
+            pending.receipts.append(receipt)
         state = InboxState.assigned.value if settle else InboxState.recorded.value
         reason = (
             f"Ghi nhận lần gửi thứ {recorded.version}"
@@ -191,8 +212,7 @@ def _record_in(
                 missing_fields=missing,
             )
             return
-        ledger_inbox.add_in(
-            session,
+        pending.inbox.append(
             {
                 "message_id": mail.message_id,
                 "from_addr": mail.from_addr,
@@ -204,8 +224,7 @@ def _record_in(
                 "reply_text": text,
                 "raw_sha256": raw_sha256,
                 "missing_fields": missing,
-            },
-            now,
+            }
         )
 
     recorded = record_submission(
@@ -224,8 +243,7 @@ def _record_in(
     if not recorded.created:
         # The very same answer as the latest version (the same mail under a new Message-ID):
         # nothing new to record, but the mail is kept and counted once.
-        ledger_inbox.add_in(
-            session,
+        pending.inbox.append(
             {
                 "message_id": mail.message_id,
                 "from_addr": mail.from_addr,
@@ -236,8 +254,7 @@ def _record_in(
                 "submission_id": recorded.submission_id,
                 "reply_text": text,
                 "raw_sha256": raw_sha256,
-            },
-            now,
+            }
         )
     return Outcome(
         mail.message_id,
@@ -332,7 +349,9 @@ def process_batch(
 ) -> list[Outcome]:
     """What each mail of a fetched batch becomes, in order. Each mail is parsed once; the
     inbox and the assignments are read with one query each for the batch; the answers to
-    record commit together (relaxed: call ledger inbox.make_durable before moving them)."""
+    record commit together (relaxed: call ledger inbox.make_durable before moving them).
+    The batch is received at one instant: `clock` is read once."""
+    now = clock()
     mails = [_read(raw) for raw in raws]
     if known is None:
         with desk.sessions() as session:
@@ -354,11 +373,10 @@ def process_batch(
         with desk.sessions() as session:
             found = matched_rows(session, [mails[i][0] for i in answers], rules.secret)
         matched = dict(zip(answers, found, strict=True))
-    ready: list[tuple[int, Prepared, dt.datetime]] = []
+    ready: dict[int, Prepared] = {}
     for index, (raw, (mail, readable)) in enumerate(zip(raws, mails, strict=True)):
         if outcomes[index] is not None:
             continue
-        now = clock()
         if not readable:
             sha = keep_raw(desk.files_dir, raw)
             why = "Không đọc được cấu trúc thư."
@@ -372,10 +390,11 @@ def process_batch(
         else:
             decided = _answer(desk, raw, mail, *matched[index], rules, now)
             if isinstance(decided, Prepared):
-                ready.append((index, decided, now))
+                ready[index] = decided
             else:
                 outcomes[index] = decided
-    for (index, _, _), outcome in zip(ready, _record_all(desk, ready, today), strict=True):
+    recorded = _record_all(desk, list(ready.values()), today, now)
+    for index, outcome in zip(ready, recorded, strict=True):
         outcomes[index] = outcome
     return [o for o in outcomes if o is not None]
 
@@ -417,7 +436,7 @@ def _answer(
 
 
 def _record_all(
-    desk: Desk, ready: list[tuple[int, Prepared, dt.datetime]], today: dt.date
+    desk: Desk, ready: list[Prepared], today: dt.date, now: dt.datetime
 ) -> list[Outcome]:
     """Record the batch's answers in one relaxed commit. Should any of them fail (a Message-ID
     another intake recorded meanwhile, a changed assignment), the whole commit rolls back and
@@ -426,17 +445,23 @@ def _record_all(
         return []
     try:
         with desk.sessions() as session, writing(session, relaxed=True):
-            return [
-                _record_in(session, desk, prepared, None, today=today, now=now)
-                for _, prepared, now in ready
+            pending = Pending()
+            outcomes = [
+                _record_in(session, desk, prepared, None, pending, today=today, now=now)
+                for prepared in ready
             ]
+            pending.write(session, desk, now)
+            return outcomes
     except Exception as error:  # noqa: BLE001 - retried one by one below, where it surfaces
         log.info("batch of %d replies recorded one by one after %r", len(ready), error)
     outcomes = []
-    for _, prepared, now in ready:
+    for prepared in ready:
         try:
             with desk.sessions() as session, writing(session, relaxed=True):
-                outcomes.append(_record_in(session, desk, prepared, None, today=today, now=now))
+                pending = Pending()
+                outcome = _record_in(session, desk, prepared, None, pending, today=today, now=now)
+                pending.write(session, desk, now)
+            outcomes.append(outcome)
         except ledger_inbox.AlreadyRecorded:
             mail = prepared.mail
             outcomes.append(
