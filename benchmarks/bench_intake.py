@@ -3,8 +3,8 @@
 Real path: `tasks.intake_steps.read_mailbox` (what `kehoach intake` and the intake flow run)
 against Debian's Dovecot on loopback, on a SQLite ledger with 1,000 open assignments whose
 requests were sent: fetch in batches, parse, match by In-Reply-To, check the sender, check and
-store the PDF, record the version with its receipt and the inbox row in one commit, move each
-batch to the processed folder.
+store the PDF, record each version with its receipt and inbox row (a fetched batch's answers in
+one commit), move each batch to the processed folder.
 
 Baseline, in the same run: imap-tools fetching and parsing the same 1,000 messages (bulk fetch,
 its MailMessage parse, the text and the attachments' bytes), no ledger, no moves; run before the

@@ -15,11 +15,13 @@ from email.errors import HeaderParseError
 from email.header import decode_header, make_header
 from email.message import Message
 from email.utils import getaddresses, parseaddr
+from functools import cached_property
 
 from mailparser_reply import EmailReplyParser
 from mailparser_reply.constants import MAIL_LANGUAGES, QUOTED_MATCH_INCLUDE
 
 from engine.definitions.models import FieldType, Form
+from engine.mime_parts import message_from
 
 ANSWER, BOUNCE, AUTO_REPLY = "answer", "bounce", "auto-reply"
 MESSAGE_ID = re.compile(r"<[^<>\s]+>")
@@ -70,9 +72,10 @@ class Incoming:
     kind: str = ANSWER
     bounce: Bounce | None = None
 
-    @property
+    @cached_property
     def own_text(self) -> str:
-        """The reply's own words: quoted history and signature separators removed."""
+        """The reply's own words: quoted history and signature separators removed (worked out
+        once: the fields and the inbox row both read it)."""
         return own_text(self.text)
 
 
@@ -199,9 +202,10 @@ def head(raw: bytes) -> Message:
 
 def parse(raw: bytes) -> Incoming:
     """The parts of a mail kehoach acts on; a mail without Message-ID gets one from its bytes."""
-    # The compat32 parse (as imap-tools does): the modern policy parses every header into
-    # objects, which tripled the cost of reading a reply.
-    message = message_from_bytes(raw)
+    # The compat32 tree (as imap-tools builds): the modern policy parses every header into
+    # objects, which tripled the cost of reading a reply; and the bodies are cut at their
+    # boundaries rather than walked line by line (engine.mime_parts).
+    message = message_from(raw)
     refers = MESSAGE_ID.findall(str(message.get("In-Reply-To", "")))
     refers += list(reversed(MESSAGE_ID.findall(str(message.get("References", "")))))
     bounce = _bounce(message)

@@ -14,7 +14,8 @@ import hashlib
 import logging
 import os
 import secrets
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
@@ -34,8 +35,9 @@ from engine.ledger.assignments import (
 from engine.ledger.errors import InvalidInput, InvalidTransition, NotFound
 from engine.ledger.queries import StatusRow
 from engine.ledger.states import INBOX_LABELS, Channel, InboxState, assignment_label
+from engine.ledger.transactions import writing
 from notifications.bounces import record_bounce
-from notifications.intake_match import Outcome, matched_row, sender_allowed
+from notifications.intake_match import Outcome, matched_rows, sender_allowed
 from notifications.receipts import Desk, receipt_message
 
 log = logging.getLogger("kehoach.intake")
@@ -85,6 +87,39 @@ def _values(form: Form, mail: replies.Incoming, files: int) -> tuple[dict, list[
     return values, missing
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """An answer whose files passed the checks and are stored: ready to record."""
+
+    row: StatusRow
+    mail: replies.Incoming
+    values: dict
+    missing: list[str]
+    stored: list[attachment_files.StoredFile]
+
+
+def prepare_reply(desk: Desk, row: StatusRow, mail: replies.Incoming) -> Prepared:
+    """Check and store the files, read the fields; FormErrors when a file is refused (the
+    caller sends the mail to triage). Each file is inspected once and saved without re-reading."""
+    form = desk.defs.obligations[row.obligation_id].form
+    rules = form.attachments
+    problems = {}
+    inspected = []
+    for index, (name, content) in enumerate(mail.attachments):
+        try:
+            found = attachment_files.inspect(content, name, list(rules.types), rules.max_mb)
+            inspected.append((content, found))
+        except attachment_files.FileRefused as refused:
+            problems[f"file-{index}"] = str(refused)
+    if len(mail.attachments) > rules.max_files:
+        problems[""] = f"tối đa {rules.max_files} tệp đính kèm"
+    if problems:
+        raise FormErrors(problems)
+    values, missing = _values(form, mail, len(mail.attachments))
+    stored = [attachment_files.save(content, found, desk.files_dir) for content, found in inspected]
+    return Prepared(row, mail, values, missing, stored)
+
+
 def record_reply(
     desk: Desk,
     row: StatusRow,
@@ -102,24 +137,51 @@ def record_reply(
     (inbox row, operator) records an operator's assignment of a triaged mail instead. `relaxed`:
     the caller makes the commit durable before the mail leaves the mailbox.
     """
-    obligation = desk.defs.obligations[row.obligation_id]
-    form = obligation.form
-    rules = form.attachments
-    problems = {}
-    for index, (name, content) in enumerate(mail.attachments):
-        try:
-            attachment_files.check(content, name, list(rules.types), rules.max_mb)
-        except attachment_files.FileRefused as refused:
-            problems[f"file-{index}"] = str(refused)
-    if len(mail.attachments) > rules.max_files:
-        problems[""] = f"tối đa {rules.max_files} tệp đính kèm"
-    if problems:
-        raise FormErrors(problems)
-    values, missing = _values(form, mail, len(mail.attachments))
-    stored = [
-        attachment_files.store(content, name, desk.files_dir, list(rules.types), rules.max_mb)
-        for name, content in mail.attachments
-    ]
+    prepared = prepare_reply(desk, row, mail)
+    with desk.sessions() as session, writing(session, relaxed=relaxed):
+        rows = Pending()
+        outcome = _record_in(
+            session, desk, prepared, raw_sha256, rows, today=today, now=now, settle=settle
+        )
+        rows.write(session, desk, now)
+        return outcome
+
+
+@dataclass
+class Pending:
+    """The receipts and inbox rows of recorded answers, inserted together at the end of their
+    transaction (one statement each for a whole batch rather than two per answer)."""
+
+    receipts: list[dict] = field(default_factory=list)
+    inbox: list[dict] = field(default_factory=list)
+
+    def write(self, session: Session, desk: Desk, now: dt.datetime) -> None:
+        """Insert them; AlreadyRecorded (roll back) when a Message-ID is already in the inbox."""
+        if self.receipts:
+            ledger_outbox.add(session, self.receipts, domain=desk.mail_domain, now=now)
+        ledger_inbox.add_all_in(session, self.inbox, now)
+
+
+def _record_in(
+    session: Session,
+    desk: Desk,
+    prepared: Prepared,
+    raw_sha256: str | None,
+    pending: Pending,
+    *,
+    today: dt.date,
+    now: dt.datetime,
+    settle: tuple[int, str] | None = None,
+) -> Outcome:
+    """record_reply's writes inside the caller's write transaction; the receipt and the inbox
+    row go to `pending`, which the caller writes before the commit."""
+    row, mail, values, missing, stored = (
+        prepared.row,
+        prepared.mail,
+        prepared.values,
+        prepared.missing,
+        prepared.stored,
+    )
     infos = [AttachmentInfo(s.file_name, s.content_type, s.size, s.sha256) for s in stored]
     text = mail.own_text
 
@@ -129,7 +191,7 @@ def record_reply(
         )
         if receipt is not None:
             receipt["headers"] = {"In-Reply-To": mail.message_id, "References": mail.message_id}
-            ledger_outbox.add(session, [receipt], domain=desk.mail_domain, now=now)
+            pending.receipts.append(receipt)
         state = InboxState.assigned.value if settle else InboxState.recorded.value
         reason = (
             f"Ghi nhận lần gửi thứ {recorded.version}"
@@ -150,8 +212,7 @@ def record_reply(
                 missing_fields=missing,
             )
             return
-        ledger_inbox.add_in(
-            session,
+        pending.inbox.append(
             {
                 "message_id": mail.message_id,
                 "from_addr": mail.from_addr,
@@ -163,45 +224,38 @@ def record_reply(
                 "reply_text": text,
                 "raw_sha256": raw_sha256,
                 "missing_fields": missing,
-            },
-            now,
+            }
         )
 
-    with desk.sessions() as session:
-        recorded = record_submission(
-            session,
-            row.assignment_id,
-            values,
-            infos,
-            Channel.email.value,
-            mail.from_addr or row.body_name,
-            now,
-            today,
-            allow_late=True,
-            then=then,
-            relaxed=relaxed,
-        )
+    recorded = record_submission(
+        session,
+        row.assignment_id,
+        values,
+        infos,
+        Channel.email.value,
+        mail.from_addr or row.body_name,
+        now,
+        today,
+        allow_late=True,
+        then=then,
+        own_transaction=False,
+    )
     if not recorded.created:
         # The very same answer as the latest version (the same mail under a new Message-ID):
         # nothing new to record, but the mail is kept and counted once.
-        with desk.sessions() as session:
-            added = ledger_inbox.add(
-                session,
-                {
-                    "message_id": mail.message_id,
-                    "from_addr": mail.from_addr,
-                    "subject": mail.subject,
-                    "state": InboxState.recorded.value,
-                    "reason": f"Trùng nội dung lần gửi thứ {recorded.version}.",
-                    "assignment_id": row.assignment_id,
-                    "submission_id": recorded.submission_id,
-                    "reply_text": text,
-                    "raw_sha256": raw_sha256,
-                },
-                now,
-            )
-        if added is None:
-            raise ledger_inbox.AlreadyRecorded(mail.message_id)
+        pending.inbox.append(
+            {
+                "message_id": mail.message_id,
+                "from_addr": mail.from_addr,
+                "subject": mail.subject,
+                "state": InboxState.recorded.value,
+                "reason": f"Trùng nội dung lần gửi thứ {recorded.version}.",
+                "assignment_id": row.assignment_id,
+                "submission_id": recorded.submission_id,
+                "reply_text": text,
+                "raw_sha256": raw_sha256,
+            }
+        )
     return Outcome(
         mail.message_id,
         InboxState.assigned.value if settle else InboxState.recorded.value,
@@ -270,27 +324,91 @@ def process(
     known: set[str] | None = None,
 ) -> Outcome:
     """What one mail becomes; repeating it for the same mail records nothing more. `known`:
-    Message-IDs the caller already found in the inbox (one query per batch, not per mail).
-    A recorded version is committed relaxed: call ledger inbox.make_durable before moving it."""
+    Message-IDs the caller already found in the inbox. A recorded version is committed
+    relaxed: call ledger inbox.make_durable before moving it."""
+    return process_batch(desk, [raw], rules, today=today, clock=lambda: now, known=known)[0]
+
+
+def _read(raw: bytes) -> tuple[replies.Incoming, bool]:
+    """The parsed mail and True, or its headers and False when its structure is unreadable."""
     try:
-        mail = replies.parse(raw)
+        return replies.parse(raw), True
     except Exception as error:  # noqa: BLE001 - one unreadable mail must not block the inbox
         log.warning("unreadable mail kept for triage: %r", error)
-        mail = headers_only(raw)
-        if _seen(desk, mail.message_id, known):
-            return Outcome(mail.message_id, "", "", duplicate=True)
-        why = "Không đọc được cấu trúc thư."
-        sha = keep_raw(desk.files_dir, raw)
-        return _keep(desk, mail, InboxState.triage.value, why, now, raw_sha256=sha)
-    if _seen(desk, mail.message_id, known):
-        return Outcome(mail.message_id, "", "", mail.from_addr, mail.subject, duplicate=True)
-    if mail.kind == replies.BOUNCE:
-        return record_bounce(desk, mail, now)
-    if mail.kind == replies.AUTO_REPLY:
-        log.info("automatic reply from %s kept, not answered", mail.from_addr)
-        return _keep(desk, mail, InboxState.auto_reply.value, "Thư trả lời tự động.", now)
-    with desk.sessions() as session:
-        row, why = matched_row(session, mail, rules.secret)
+        return headers_only(raw), False
+
+
+def process_batch(
+    desk: Desk,
+    raws: list[bytes],
+    rules: IntakeRules,
+    *,
+    today: dt.date,
+    clock: Callable[[], dt.datetime],
+    known: set[str] | None = None,
+) -> list[Outcome]:
+    """What each mail of a fetched batch becomes, in order. Each mail is parsed once; the
+    inbox and the assignments are read with one query each for the batch; the answers to
+    record commit together (relaxed: call ledger inbox.make_durable before moving them).
+    The batch is received at one instant: `clock` is read once."""
+    now = clock()
+    mails = [_read(raw) for raw in raws]
+    if known is None:
+        with desk.sessions() as session:
+            known = ledger_inbox.known_ids(session, [mail.message_id for mail, _ in mails])
+    known = set(known)
+    outcomes: list[Outcome | None] = [None] * len(raws)
+    answers = []
+    for index, (mail, readable) in enumerate(mails):
+        if mail.message_id in known:
+            # Recorded by an earlier run, or an earlier copy in this very batch.
+            outcomes[index] = Outcome(
+                mail.message_id, "", "", mail.from_addr, mail.subject, duplicate=True
+            )
+        elif readable and mail.kind == replies.ANSWER:
+            answers.append(index)
+        known.add(mail.message_id)
+    matched = {}
+    if answers:
+        with desk.sessions() as session:
+            found = matched_rows(session, [mails[i][0] for i in answers], rules.secret)
+        matched = dict(zip(answers, found, strict=True))
+    ready: dict[int, Prepared] = {}
+    for index, (raw, (mail, readable)) in enumerate(zip(raws, mails, strict=True)):
+        if outcomes[index] is not None:
+            continue
+        if not readable:
+            sha = keep_raw(desk.files_dir, raw)
+            why = "Không đọc được cấu trúc thư."
+            outcomes[index] = _keep(desk, mail, InboxState.triage.value, why, now, raw_sha256=sha)
+        elif mail.kind == replies.BOUNCE:
+            outcomes[index] = record_bounce(desk, mail, now)
+        elif mail.kind == replies.AUTO_REPLY:
+            log.info("automatic reply from %s kept, not answered", mail.from_addr)
+            why = "Thư trả lời tự động."
+            outcomes[index] = _keep(desk, mail, InboxState.auto_reply.value, why, now)
+        else:
+            decided = _answer(desk, raw, mail, *matched[index], rules, now)
+            if isinstance(decided, Prepared):
+                ready[index] = decided
+            else:
+                outcomes[index] = decided
+    recorded = _record_all(desk, list(ready.values()), today, now)
+    for index, outcome in zip(ready, recorded, strict=True):
+        outcomes[index] = outcome
+    return [o for o in outcomes if o is not None]
+
+
+def _answer(
+    desk: Desk,
+    raw: bytes,
+    mail: replies.Incoming,
+    row: StatusRow | None,
+    why: str,
+    rules: IntakeRules,
+    now: dt.datetime,
+) -> Outcome | Prepared:
+    """An answer ready to record (files checked and stored), or why it waits in triage."""
 
     def triage(why: str) -> Outcome:
         # Kept whole: an operator may assign it later, files and all.
@@ -312,18 +430,44 @@ def process(
             "không tự ghi nhận thêm."
         )
     try:
-        return record_reply(desk, row, mail, None, today=today, now=now, relaxed=True)
+        return prepare_reply(desk, row, mail)
     except FormErrors as errors:
         return triage("Tệp đính kèm không được nhận: " + "; ".join(errors.errors.values()))
-    except ledger_inbox.AlreadyRecorded:
-        return Outcome(mail.message_id, "", "", mail.from_addr, mail.subject, duplicate=True)
 
 
-def _seen(desk: Desk, message_id: str, known: set[str] | None) -> bool:
-    if known is not None:
-        return message_id in known
-    with desk.sessions() as session:
-        return ledger_inbox.is_known(session, message_id)
+def _record_all(
+    desk: Desk, ready: list[Prepared], today: dt.date, now: dt.datetime
+) -> list[Outcome]:
+    """Record the batch's answers in one relaxed commit. Should any of them fail (a Message-ID
+    another intake recorded meanwhile, a changed assignment), the whole commit rolls back and
+    each is recorded in its own, so that one bad reply loses none of the others."""
+    if not ready:
+        return []
+    try:
+        with desk.sessions() as session, writing(session, relaxed=True):
+            pending = Pending()
+            outcomes = [
+                _record_in(session, desk, prepared, None, pending, today=today, now=now)
+                for prepared in ready
+            ]
+            pending.write(session, desk, now)
+            return outcomes
+    except Exception as error:  # noqa: BLE001 - retried one by one below, where it surfaces
+        log.info("batch of %d replies recorded one by one after %r", len(ready), error)
+    outcomes = []
+    for prepared in ready:
+        try:
+            with desk.sessions() as session, writing(session, relaxed=True):
+                pending = Pending()
+                outcome = _record_in(session, desk, prepared, None, pending, today=today, now=now)
+                pending.write(session, desk, now)
+            outcomes.append(outcome)
+        except ledger_inbox.AlreadyRecorded:
+            mail = prepared.mail
+            outcomes.append(
+                Outcome(mail.message_id, "", "", mail.from_addr, mail.subject, duplicate=True)
+            )
+    return outcomes
 
 
 def assign(

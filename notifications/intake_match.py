@@ -41,7 +41,7 @@ class Outcome:
 
 
 @functools.cache
-def _statements() -> tuple[Select, Select]:
+def _statements() -> tuple[Select, Select, Select]:
     # Built once: matching runs for every mail of a batch.
     by_reference = (
         select(OutboxMessage.message_id, Assignment.id)
@@ -62,33 +62,27 @@ def _statements() -> tuple[Select, Select]:
         .where(Submission.assignment_id == Assignment.id)
         .scalar_subquery()
     )
-    row = (
-        select(
-            Assignment.id,
-            Assignment.body_id,
-            Assignment.body_name,
-            Assignment.state,
-            Assignment.due_on,
-            Assignment.requested_on,
-            Cycle.obligation_id,
-            Cycle.period_key,
-            Cycle.state.label("cycle_state"),
-            Cycle.due_on.label("cycle_due_on"),
-            Cycle.closes_on,
-            latest.label("latest_version"),
-            last_at.label("last_submitted_at"),
-        )
-        .join(Cycle, Cycle.id == Assignment.cycle_id)
-        .where(Assignment.id == bindparam("assignment_id"))
-    )
-    return by_reference, row
+    row = select(
+        Assignment.id,
+        Assignment.body_id,
+        Assignment.body_name,
+        Assignment.state,
+        Assignment.due_on,
+        Assignment.requested_on,
+        Cycle.obligation_id,
+        Cycle.period_key,
+        Cycle.state.label("cycle_state"),
+        Cycle.due_on.label("cycle_due_on"),
+        Cycle.closes_on,
+        latest.label("latest_version"),
+        last_at.label("last_submitted_at"),
+    ).join(Cycle, Cycle.id == Assignment.cycle_id)
+    one = row.where(Assignment.id == bindparam("assignment_id"))
+    many = row.where(Assignment.id.in_(bindparam("assignment_ids", expanding=True)))
+    return by_reference, one, many
 
 
-def row_of(session: Session, assignment_id: int) -> StatusRow | None:
-    """The assignment as the receipt needs it (one indexed query, however big the ledger)."""
-    row = session.execute(_statements()[1], {"assignment_id": assignment_id}).one_or_none()
-    if row is None:
-        return None
+def _status_row(row) -> StatusRow:
     return status_row(
         row,
         latest_version=row.latest_version,
@@ -97,17 +91,28 @@ def row_of(session: Session, assignment_id: int) -> StatusRow | None:
     )
 
 
-def _by_reference(session: Session, refers_to: list[str]) -> int | None:
-    """The assignment of the newest of our letters this mail answers (None if none is ours)."""
+def row_of(session: Session, assignment_id: int) -> StatusRow | None:
+    """The assignment as the receipt needs it (one indexed query, however big the ledger)."""
+    row = session.execute(_statements()[1], {"assignment_id": assignment_id}).one_or_none()
+    return None if row is None else _status_row(row)
+
+
+def _ours(session: Session, refers_to: list[str]) -> dict[str, int]:
+    """Of these Message-IDs, ours: each with the assignment its letter went to."""
     if not refers_to:
-        return None
-    found = dict(session.execute(_statements()[0], {"refers": refers_to}).all())
-    return next((found[m] for m in refers_to if m in found), None)
+        return {}
+    return dict(session.execute(_statements()[0], {"refers": refers_to}).all())
 
 
 def match(session: Session, mail: replies.Incoming, secret: str) -> tuple[int | None, str]:
     """(assignment id, '') or (None, why not) — a forged or conflicting token is a reason."""
-    by_reference = _by_reference(session, mail.refers_to)
+    return _decide(_ours(session, mail.refers_to), mail, secret)
+
+
+def _decide(ours: dict[str, int], mail: replies.Incoming, secret: str) -> tuple[int | None, str]:
+    """match, given our letters among those the mail refers to (`ours`, from _ours)."""
+    # The newest of our letters this mail answers names the assignment.
+    by_reference = next((ours[m] for m in mail.refers_to if m in ours), None)
     header_tokens = find_reply_tokens(" ".join([*mail.recipients, mail.subject]))
     tokens = header_tokens or find_reply_tokens(mail.text)
     valid, forged = set(), []
@@ -137,6 +142,23 @@ def matched_row(
         assignment_id, why = match(session, mail, secret)
         row = row_of(session, assignment_id) if assignment_id is not None else None
     return row, why
+
+
+def matched_rows(
+    session: Session, mails: list[replies.Incoming], secret: str
+) -> list[tuple[StatusRow | None, str]]:
+    """matched_row for a batch of mails with one query for their references and one for the
+    assignments' rows, in one transaction."""
+    with committing(session):
+        refers = list(dict.fromkeys(m for mail in mails for m in mail.refers_to))
+        ours = _ours(session, refers)
+        matched = [_decide(ours, mail, secret) for mail in mails]
+        ids = list({a for a, _ in matched if a is not None})
+        rows = {}
+        if ids:
+            found = session.execute(_statements()[2], {"assignment_ids": ids})
+            rows = {r.id: _status_row(r) for r in found}
+    return [(rows.get(a) if a is not None else None, why) for a, why in matched]
 
 
 def sender_allowed(desk: Desk, body_id: str, sender: str, trust_domain: bool) -> bool:

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pydantic import ValidationError
 
 from engine.ledger import inbox as ledger_inbox
-from engine.replies import head, message_id_of
 from engine.settings import Settings
 from notifications import intake
 from notifications.mailbox import (
@@ -93,22 +92,26 @@ def read_mailbox(
     batch_size: int = BATCH,
     limit: int | None = None,
 ) -> IntakeReport:
-    """Every mail in the source: record (one commit each), then move the batch out."""
+    """Every mail in the source: record (a fetched batch commits together), then move the
+    batch out."""
     report = IntakeReport()
     for batch in source.batches(batch_size, rules.max_bytes):
         moves: dict[str, list[str]] = {PROCESSED: [], TRIAGE: []}
-        with desk.sessions() as session:
-            known = ledger_inbox.known_ids(
-                session,
-                [message_id_of(head(m.raw), m.raw) for m in batch if m.raw is not None],
+        whole = [mail for mail in batch if mail.raw is not None]
+        outcomes = dict(
+            zip(
+                (mail.key for mail in whole),
+                intake.process_batch(
+                    desk, [mail.raw for mail in whole], rules, today=today, clock=clock
+                ),
+                strict=True,
             )
+        )
         for mail in batch:
             if mail.raw is None:
                 outcome = intake.too_big(desk, source.headers(mail.key), mail.size, rules, clock())
             else:
-                outcome = intake.process(
-                    desk, mail.raw, rules, today=today, now=clock(), known=known
-                )
+                outcome = outcomes[mail.key]
             report.outcomes.append(outcome)
             moves[TRIAGE if outcome.folder == "triage" else PROCESSED].append(mail.key)
         # Versions were committed without waiting for the disk; one durable commit covers them

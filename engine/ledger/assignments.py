@@ -10,6 +10,7 @@ open ──submit──▶ submitted ──accept──▶ accepted
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 from collections.abc import Callable, Mapping, Sequence
@@ -198,13 +199,16 @@ def record_submission(
     allow_late: bool = False,
     then: Callable[[Session, RecordedSubmission, CycleOfAnswer], None] | None = None,
     relaxed: bool = False,
+    own_transaction: bool = True,
 ) -> RecordedSubmission:
     """Record a new version of a body's answer; after the close only with allow_late=True.
 
     `then` runs inside the same transaction once a new version is recorded (not for a repeat of
     the latest one): what it writes, such as the receipt in the outbox, commits with the version
     or not at all. `relaxed` (see transactions.writing) is for a caller that makes the commit
-    durable itself before acting on it (the reply intake, once per batch).
+    durable itself before acting on it (the reply intake, once per batch). `own_transaction`
+    False: the caller's `writing` transaction is used, so that several answers commit together
+    (the reply intake records a fetched batch in one commit).
     """
     if channel not in {c.value for c in Channel}:
         raise InvalidInput(
@@ -218,7 +222,7 @@ def record_submission(
     values = _normalise_fields(fields)
     files = _normalise_attachments(attachments)
     now = aware(now)
-    with writing(session, relaxed=relaxed):
+    with writing(session, relaxed=relaxed) if own_transaction else contextlib.nullcontext():
         connection = session.connection()
         # FOR UPDATE serialises submissions and reviews of one assignment on PostgreSQL (SQLite
         # already serialises writers); the cycle is read after the lock so a close is seen.

@@ -90,10 +90,30 @@ def known_ids(session: Session, message_ids: Sequence[str]) -> set[str]:
 
 def add_in(session: Session, entry: dict[str, Any], now: dt.datetime) -> int:
     """Insert the row inside the caller's transaction; AlreadyRecorded when the ID is taken."""
+    new_id = session.execute(
+        _insert(session).returning(TABLE.c.id), _row(entry, now)
+    ).scalar_one_or_none()
+    if new_id is None:
+        raise AlreadyRecorded(entry["message_id"])
+    return new_id
+
+
+def add_all_in(session: Session, entries: Sequence[dict[str, Any]], now: dt.datetime) -> None:
+    """add_in for many rows with one statement; AlreadyRecorded when any ID is taken."""
+    if not entries:
+        return
+    rows = [_row(entry, now) for entry in entries]
+    added = session.execute(_insert(session).returning(TABLE.c.message_id), rows).scalars().all()
+    if len(added) != len(rows):
+        taken = {row["message_id"] for row in rows} - set(added)
+        raise AlreadyRecorded(", ".join(sorted(taken)) or rows[0]["message_id"])
+
+
+def _row(entry: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
     state = entry.get("state")
     if state not in {s.value for s in InboxState}:
         raise InvalidInput(f"Trạng thái thư đến không hợp lệ: {state!r}.")
-    row = {
+    return {
         "message_id": entry["message_id"][:500],
         "received_at": aware(now),
         "from_addr": (entry.get("from_addr") or "")[:320],
@@ -108,10 +128,6 @@ def add_in(session: Session, entry: dict[str, Any], now: dt.datetime) -> int:
         "handled_by": entry.get("handled_by"),
         "handled_at": entry.get("handled_at"),
     }
-    new_id = session.execute(_insert(session).returning(TABLE.c.id), row).scalar_one_or_none()
-    if new_id is None:
-        raise AlreadyRecorded(entry["message_id"])
-    return new_id
 
 
 def add(session: Session, entry: dict[str, Any], now: dt.datetime) -> int | None:

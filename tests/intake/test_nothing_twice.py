@@ -81,7 +81,9 @@ def _everything_once(world, n: int) -> None:
 
 
 def test_intake_killed_mid_batch_then_rerun_records_each_reply_once(world):
-    n = 30
+    # Several fetched batches (50 mails each): a batch commits as a whole, so the kill lands
+    # after one batch's commit, perhaps before its move, while a later batch is under way.
+    n = 120
     _fill(world, n)
     process = _intake()
     deadline = time.monotonic() + 120
@@ -93,14 +95,21 @@ def test_intake_killed_mid_batch_then_rerun_records_each_reply_once(world):
     process.wait()
     recorded_at_kill = _counts()[0]
     assert 3 <= recorded_at_kill < n
-    # The killed run moved nothing (moves follow a whole batch's commits) and sent nothing.
-    assert len(world.folder("INBOX")) == n
+    # The killed run moved only mails whose outcome it had committed, and sent nothing.
+    still_in = world.folder("INBOX")
+    moved_at_kill = n - len(still_in)
+    assert moved_at_kill <= recorded_at_kill
+    assert len(world.folder("kehoach-da-xu-ly")) == moved_at_kill
     assert world.receipts() == []
 
     rerun = _intake()
     out, err = rerun.communicate(timeout=300)
     assert rerun.returncode == 0, err
-    assert f"{recorded_at_kill} đã xử lý trước đó" in out
+    # Recorded but not yet moved when killed: the rerun only moves them.
+    if recorded_at_kill > moved_at_kill:
+        assert f"{recorded_at_kill - moved_at_kill} đã xử lý trước đó" in out
+    else:
+        assert "đã xử lý trước đó" not in out
     _everything_once(world, n)
 
 
@@ -114,3 +123,34 @@ def test_two_intakes_at_once_on_postgresql_record_each_reply_once(world):
         out, err = process.communicate(timeout=300)
         assert process.returncode == 0, err
     _everything_once(world, n)
+
+
+def test_a_batch_that_fails_is_recorded_one_by_one_and_loses_no_reply(world):
+    """One mail of a batch collides in the inbox (recorded meanwhile, as by another intake):
+    the batch's commit rolls back, and each answer is then recorded alone."""
+    import datetime as dt
+
+    from notifications.intake import IntakeRules, process_batch
+    from tasks import runtime
+
+    letters = {body: world.request_to(address) for body, address in SENDERS.items()}
+    mails = [
+        reply(letters[body], sender=address, text=f"Số tin bài đã đăng: {n}", files=with_pdf())
+        for n, (body, address) in enumerate(SENDERS.items())
+    ]
+    desk = runtime.desk()
+    rules = IntakeRules(secret=desk.links.secret)
+    now = dt.datetime(2026, 3, 10, 2, 0, tzinfo=dt.UTC)
+    (first,) = process_batch(desk, mails[1:2], rules, today=now.date(), clock=lambda: now)
+    assert first.state == "recorded" and not first.duplicate
+    # `known` left empty: the batch does not see that the second mail is already recorded.
+    outcomes = process_batch(desk, mails, rules, today=now.date(), clock=lambda: now, known=set())
+    assert [(o.state, o.duplicate) for o in outcomes] == [
+        ("recorded", False),
+        ("", True),
+        ("recorded", False),
+    ]
+    assert _counts() == (3, 3, 3)
+    assert {body: version for body, (_, version) in world.status().items()} == dict.fromkeys(
+        SENDERS, 1
+    )
