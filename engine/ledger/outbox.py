@@ -335,10 +335,13 @@ def mark_sent(
     with writing(session, relaxed=True):
         # A drain marks each message on its own the moment the server took it: the statement
         # is built once and run on the connection, its cost is a fraction of one SMTP exchange.
+        # One id is compared with '=': an expanding IN is rewritten for every execution.
+        ids = list(ids)
+        single = len(ids) == 1
         result = session.connection().execute(
-            _mark_sent_statement(),
+            _mark_sent_statement(single),
             {
-                "mark_ids": list(ids),
+                "mark_ids": ids[0] if single else ids,
                 "mark_now": now,
                 "mark_outcomes": dict(outcomes) if outcomes else None,
             },
@@ -347,13 +350,14 @@ def mark_sent(
 
 
 @functools.cache
-def _mark_sent_statement() -> Update:
+def _mark_sent_statement(single: bool) -> Update:
+    if single:
+        chosen = TABLE.c.id == bindparam("mark_ids", type_=Integer)
+    else:
+        chosen = TABLE.c.id.in_(bindparam("mark_ids", expanding=True))
     return (
         update(TABLE)
-        .where(
-            TABLE.c.id.in_(bindparam("mark_ids", expanding=True)),
-            TABLE.c.state == OutboxState.sending.value,
-        )
+        .where(chosen, TABLE.c.state == OutboxState.sending.value)
         .values(
             state=OutboxState.sent.value,
             sent_at=bindparam("mark_now", type_=TABLE.c.sent_at.type),
