@@ -10,6 +10,7 @@ the caller marks each one before the next is sent.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import datetime as dt
 import hashlib
@@ -41,9 +42,11 @@ log = logging.getLogger(__name__)
 ADDRESS = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+$")
 MESSAGE_ID = re.compile(r"^<[^<>\s]+@[^<>\s]+>$")
 RESERVED_HEADERS = {"message-id", "from", "to", "cc", "bcc", "subject", "date"}
-# Batches at least this long are built ahead, CHUNK letters per request to the helper.
+# Batches at least this long are built ahead, CHUNK letters per request to the helper, except
+# the first request of a batch: its letters are waited for, so it asks for FIRST_CHUNK only.
 AHEAD_MIN_BATCH = 20
 AHEAD_CHUNK = 5
+AHEAD_FIRST_CHUNK = 1
 
 
 @dataclass(frozen=True)
@@ -151,7 +154,7 @@ class Ahead:
         worker = self._helper() if len(messages) >= AHEAD_MIN_BATCH else None
         if worker is None:
             return here(messages)
-        chunks = [messages[i : i + AHEAD_CHUNK] for i in range(0, len(messages), AHEAD_CHUNK)]
+        chunks = [messages[start:end] for start, end in chunk_bounds(len(messages))]
         requests = [pickle.dumps((chunk, sender, alias)) for chunk in chunks]
         self._pending += len(requests)
         # Written from a thread: the helper answers while we still write, and both pipes would
@@ -226,6 +229,15 @@ class Ahead:
         self._pending = 0
 
 
+def chunk_bounds(count: int) -> list[tuple[int, int]]:
+    """(start, end) of each request for a batch of `count` letters: a small first one, so the
+    conversation starts after one letter is built rather than a whole chunk."""
+    if count == 0:
+        return []
+    starts = [0, *range(min(AHEAD_FIRST_CHUNK, count), count, AHEAD_CHUNK)]
+    return list(zip(starts, [*starts[1:], count], strict=True))
+
+
 class Built(Sequence):
     """A batch's letters in order, each chunk read from the helper when first asked for; once
     the helper fails, the chunks not yet read are built here."""
@@ -239,6 +251,7 @@ class Built(Sequence):
         self._messages = messages
         self._answer = answer
         self._build = build
+        self._bounds = chunk_bounds(len(messages))
         self._chunks: list[list[Any]] = []
         self._helper_failed = False
 
@@ -250,10 +263,12 @@ class Built(Sequence):
             return [self[i] for i in range(*index.indices(len(self)))]
         if not -len(self) <= index < len(self):
             raise IndexError(index)  # how iteration knows where to stop
-        number, offset = divmod(index % len(self), AHEAD_CHUNK)
+        index %= len(self)
+        number = bisect.bisect_right(self._bounds, (index, len(self))) - 1
+        offset = index - self._bounds[number][0]
         while len(self._chunks) <= number:
-            start = len(self._chunks) * AHEAD_CHUNK
-            chunk = self._messages[start : start + AHEAD_CHUNK]
+            start, end = self._bounds[len(self._chunks)]
+            chunk = self._messages[start:end]
             if not self._helper_failed:
                 try:
                     answer = self._answer()

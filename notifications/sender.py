@@ -1,4 +1,4 @@
-"""Send rendered emails through yagmail, one SMTP connection per batch.
+"""Send rendered emails through yagmail, one SMTP connection per batch (or per drain).
 
 yagmail owns the transport: it opens the connection (SSL, STARTTLS, login) and builds each MIME
 message (address and subject headers, Date, Message-ID, attachments). Two of its conveniences
@@ -167,6 +167,9 @@ class Sender:
         self.backoff = backoff
         self._sleep = sleep
         self._ahead: Ahead | None = None
+        # While keep_connected() is open: True, and the connection left open by the last batch.
+        self._keeping = False
+        self._kept: yagmail.SMTP | None = None
 
     # --- public API ---------------------------------------------------------------------------
 
@@ -212,6 +215,21 @@ class Sender:
         finally:
             ahead, self._ahead = self._ahead, None
             ahead.close()
+
+    @contextlib.contextmanager
+    def keep_connected(self) -> Iterator[Sender]:
+        """While open, the SMTP connection of one batch is kept for the next (a drain of small
+        claims would otherwise connect, greet and quit once per claim); closed on leaving.
+        Each message's outcome is classified exactly as on a fresh connection: one the relay
+        dropped meanwhile is reconnected like any lost connection."""
+        self._keeping = True
+        try:
+            yield self
+        finally:
+            self._keeping = False
+            kept, self._kept = self._kept, None
+            if kept is not None:
+                _close(kept)
 
     def _connect(self) -> yagmail.SMTP:
         s = self.settings
@@ -263,7 +281,10 @@ class Sender:
 
     def _deliver(self, messages: list[OutgoingMessage]) -> Iterator[SendResult]:
         prepared = self._prepared(messages)
-        client: yagmail.SMTP | None = None
+        client, self._kept = self._kept, None
+        # Whether the SMTP conversation is inside a command: a connection left there (an
+        # exception, the caller stopping mid-command) is in an unknown state and never kept.
+        talking = False
         connection_failures = 0  # consecutive: reset by every accepted message
         index = 0
         try:
@@ -276,11 +297,13 @@ class Sender:
                 message_failures = 0
                 while True:
                     try:
+                        talking = True
                         if client is None:
                             client = self._connect()
                         refused = client.smtp.sendmail(
                             self.settings.mail_from, prep.recipients, prep.data
                         )
+                        talking = False
                     except _Fatal as exc:
                         yield from _give_up(messages[index:], prepared[index:], str(exc))
                         return
@@ -297,6 +320,7 @@ class Sender:
                         self._wait(connection_failures)
                         continue
                     except Exception as exc:
+                        talking = False
                         outcome, error = _classify(exc)
                         if outcome == "fatal":
                             yield from _give_up(messages[index:], prepared[index:], error)
@@ -348,7 +372,9 @@ class Sender:
                     break
                 index += 1
         finally:
-            if client is not None:
+            if client is not None and self._keeping and not talking:
+                self._kept = client
+            elif client is not None:
                 _close(client)
 
 

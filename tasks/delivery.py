@@ -159,8 +159,9 @@ def drain_outbox(
         # A placeholder the callbacks can fill before drain() returns its own report.
         report = DrainReport()
         try:
-            # Letters of big batches are built in a helper process while earlier ones are sent.
-            with sender.prepare_ahead():
+            # Letters of big batches are built in a helper process while earlier ones are sent;
+            # one SMTP connection serves every claim of the drain.
+            with sender.prepare_ahead(), sender.keep_connected():
                 done = drain(claim, sender.send_each, mark_sent, mark_failed, batch_size=batch_size)
         finally:
             # Whatever happened, rows claimed and not answered go back to the queue at once.

@@ -1,10 +1,10 @@
 """A transport that captures mail instead of sending it, for the simulator.
 
 It has the shape of notifications.sender.Sender (`send_each(messages)` yielding one SendResult
-per message, `prepare_ahead()`), so tasks.steps.drain_outbox runs unchanged: rows are claimed,
-"sent" and marked in the ledger exactly as in a live tick. A message the real sender would refuse
-before connecting (bad address, bad Message-ID) is refused here too, so a definition error shows
-in the simulation.
+per message, `prepare_ahead()`, `keep_connected()`), so tasks.steps.drain_outbox runs unchanged:
+rows are claimed, "sent" and marked in the ledger exactly as in a live tick. A message the real
+sender would refuse before connecting (bad address, bad Message-ID) is refused here too, so a
+definition error shows in the simulation.
 """
 
 from __future__ import annotations
@@ -51,4 +51,9 @@ class CaptureTransport:
     @contextlib.contextmanager
     def prepare_ahead(self) -> Iterator[CaptureTransport]:
         """The live sender's drain-long helper; nothing is built here, so nothing to start."""
+        yield self
+
+    @contextlib.contextmanager
+    def keep_connected(self) -> Iterator[CaptureTransport]:
+        """The live sender's drain-long SMTP connection; nothing to connect here."""
         yield self

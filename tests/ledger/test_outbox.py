@@ -156,6 +156,31 @@ def test_rows_of_a_crashed_sender_are_reclaimed_with_the_same_message_id(session
     assert claim(session, "worker-c", 10, later + STALE * 10, STALE) == []
 
 
+def test_a_claim_takes_the_oldest_sendable_rows_of_every_kind_in_id_order(session):
+    letters = messages(6)
+    letters.insert(1, {**letters[0], "body_id": "body-doc", "kind": "doc-report"})
+    enqueue(session, letters, domain=DOMAIN, now=NOW)
+    crashed = claim(session, "host:1:gone", 2, NOW, STALE)  # ids 1 and 3: stale later
+    (deferred,) = claim(session, "w", 1, NOW, STALE)
+    policy = RetryPolicy(first=dt.timedelta(minutes=1), jitter=0)
+    assert mark_failed(session, deferred.id, "421 later", True, now=NOW, policy=policy) == (
+        "pending"
+    )
+    # Before the lease runs out and the back-off is due: only never-tried letters.
+    early = claim(session, "w", 10, NOW + dt.timedelta(seconds=30), STALE)
+    assert [m.body_id for m in early] == ["body-0003", "body-0004", "body-0005"]
+    release(session, ["w"])
+    later = NOW + STALE + dt.timedelta(seconds=1)
+    first = claim(session, "w", 4, later, STALE)
+    # Stale claims, the letter whose back-off is due and fresh ones, oldest first; never the
+    # document letter, which a plain drain may not send.
+    assert [m.id for m in first] == sorted(m.id for m in first)
+    assert [m.body_id for m in first] == ["body-0000", "body-0001", "body-0002", "body-0003"]
+    assert [m.message_id for m in first[:2]] == [m.message_id for m in crashed]
+    assert [m.body_id for m in claim(session, "w", 10, later, STALE)] == ["body-0004", "body-0005"]
+    assert [m.kind for m in claim(session, "w", 10, later, STALE, documents=True)] == ["doc-report"]
+
+
 def test_failures_retry_then_give_up(session):
     enqueue(session, messages(2), domain=DOMAIN, now=NOW)
     flaky, broken = claim(session, "w", 10, NOW, STALE)

@@ -13,6 +13,8 @@ import time
 from email import message_from_string
 from pathlib import Path
 
+import pytest
+
 from notifications import mime
 from notifications.drain import drain
 from tests.notifications.test_notif_drain import ListOutbox
@@ -47,6 +49,14 @@ def test_built_ahead_equals_built_here(make_message) -> None:
     assert types == ["text/plain", "text/html"]
     text = alternative.get_payload()[0].get_payload(decode=True).decode()
     assert text == messages[0].text
+
+
+@pytest.mark.parametrize("count", [1, 2, 20, 24])
+def test_a_batch_is_asked_for_in_contiguous_chunks_the_first_one_small(count: int) -> None:
+    bounds = mime.chunk_bounds(count)
+    assert bounds[0] == (0, mime.AHEAD_FIRST_CHUNK) and bounds[-1][1] == count
+    assert all(end == start for (_, end), (start, _) in zip(bounds, bounds[1:], strict=False))
+    assert all(0 < end - start <= mime.AHEAD_CHUNK for start, end in bounds)
 
 
 def test_small_batches_are_built_here(make_message) -> None:

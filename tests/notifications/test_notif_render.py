@@ -275,3 +275,18 @@ def test_a_due_today_letter_sent_late_does_not_say_today(renderer: Renderer, con
         assert "hôm nay" not in part
     assert message.subject.startswith("[Đã hết hạn]")
     assert "là Thứ Năm, ngày 17 tháng 12 năm 2026" in message.text
+
+
+def test_the_sandbox_judges_every_render_alike(tmp_path: Path) -> None:
+    """Verdicts are remembered per type and name: an allowed one does not open another name of
+    the same type, and a refusal holds on every later render."""
+    bodies = {"safe": "{{ answers.get('a') }}\n", "probe": "{{ answers.update }}\n"}
+    for kind, body in bodies.items():
+        (tmp_path / f"{kind}.subject.txt").write_text("Thử", encoding="utf-8")
+        for suffix in ("txt", "html"):
+            (tmp_path / f"{kind}.{suffix}").write_text(body, encoding="utf-8")
+    renderer = Renderer(tmp_path)
+    for _ in range(2):
+        assert renderer.render("safe", {"answers": {"a": "một"}}).text == "một\n"
+        with pytest.raises(TemplateError, match="unsafe|SecurityError|update"):
+            renderer.render("probe", {"answers": {"a": "một"}})

@@ -269,3 +269,46 @@ def test_zero_retries_gives_up_at_once(make_sender, make_message, sleeps, retrie
         port = probe.getsockname()[1]
     [result] = make_sender(port, retries=retries).send_batch([make_message(1)])
     assert not result.accepted and result.retryable and sleeps == []
+
+
+class DropsWhenTold(CountingHandler):
+    """Counts sessions and QUITs; answers 421 to the next MAIL once `drop` is set (a relay
+    closing a connection it found idle)."""
+
+    def __init__(self, mail_dir: Path) -> None:
+        super().__init__(mail_dir)
+        self.drop = False
+        self.quits = 0
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if self.drop:
+            self.drop = False
+            return "421 4.4.2 Idle connection closed"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    async def handle_QUIT(self, server, session, envelope):
+        self.quits += 1
+        return "221 Bye"
+
+
+def test_a_kept_connection_serves_the_next_batches_and_is_replaced_when_dropped(
+    mail_dir: Path, make_sender, make_message, sleeps
+) -> None:
+    handler = DropsWhenTold(mail_dir)
+    batches = [[make_message(n) for n in range(i * 3, i * 3 + 3)] for i in range(3)]
+    with running_sink(mail_dir, handler=handler) as sink:
+        sender = make_sender(sink)
+        with sender.keep_connected():
+            results = sender.send_batch(batches[0]) + sender.send_batch(batches[1])
+            assert (handler.sessions, handler.quits) == (1, 0), "one connection, still open"
+            handler.drop = True
+            results += sender.send_batch(batches[2])
+        assert (handler.sessions, handler.quits) == (2, 1), "reconnected once, closed on leaving"
+        results += sender.send_batch([make_message(9)])  # outside: its own connection again
+        stored = sink.messages()
+    sent = [m.message_id for batch in batches for m in batch] + [make_message(9).message_id]
+    assert [r.message_id for r in results] == sent and all(r.accepted for r in results)
+    assert sorted(s.message_id for s in stored) == sorted(sent), "each delivered once"
+    assert sleeps == [0.1] and (handler.sessions, handler.quits) == (3, 2)
