@@ -46,6 +46,10 @@ def tick(
     temporary_server = temporary_server is True
     workers = workers if isinstance(workers, int) else 4
     defs = load_or_exit(definitions)
+    from cli.common import definitions_dir
+    from tasks import runtime
+
+    runtime.share_definitions(definitions_dir(definitions), defs)
     if obligation and obligation not in defs.obligations:
         fail(f"không có nghĩa vụ '{obligation}'", 2)
     day = as_of.date() if as_of else today_in_vietnam()

@@ -120,8 +120,10 @@ def undelivered_message(delivery: dict[str, object]) -> str | None:
     )
 
 
-@task(name="publish-status", cache_policy=NO_CACHE)
+# A plain call, not a task: the artifacts belong to the flow run all the same, and each task
+# run is a few more events for the server to record (on SQLite, a tick's main cost).
 def publish_status(obligation_id: str, as_of: dt.date) -> list[str]:
+    """Publish the obligation's status tables as the run's artifacts; their keys."""
     from prefect.artifacts import create_markdown_artifact
 
     env = runtime.tick_env(as_of)
