@@ -179,3 +179,22 @@ def _cancel_unstarted(runs) -> None:
                     client.set_flow_run_state(run.id, Cancelled(message=message))
     except Exception as error:  # noqa: BLE001 - the original error matters more
         debug_log.debug("could not cancel the tick's unstarted runs: %s", error)
+
+
+def run_digest(day: dt.date) -> TickRun:
+    """The weekly digest's run (flows/digest.py), after all the tick's obligations' runs."""
+    from prefect.context import SyncClientContext
+    from prefect.settings import temporary_settings
+
+    from flows.deployments import DIGEST_FLOW, RUN_TAG
+    from flows.digest import run_name_for, weekly_digest
+
+    flow = _named_at_creation(weekly_digest)
+    with (
+        temporary_settings(updates={"flows.heartbeat_frequency": None}),
+        SyncClientContext.get_or_create() as context,
+    ):
+        run = context.client.create_flow_run(
+            flow, name=run_name_for(day), parameters={"as_of": day}, tags=[RUN_TAG, "digest"]
+        )
+        return _one(flow, DIGEST_FLOW, run)
