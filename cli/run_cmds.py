@@ -102,7 +102,7 @@ def tick(
                 f"{run.obligation}: mở {len(result['opened'])} kỳ, xếp {result['enqueued']} thư, "
                 f"đã gửi {result['sent']}, đóng {len(result['closed'])} kỳ."
             )
-    digest = _digest(day) if obligation is None else None
+    digest = _digest(day)
     if digest is not None and not digest.completed:
         failed.append(digest.obligation)
         print(f"{digest.obligation}: lượt chạy {digest.state}: {digest.message}", file=sys.stderr)
@@ -124,8 +124,9 @@ def tick(
 
 
 def _digest(day: dt.date):
-    """The weekly digest's run when `day` is the week's first working day (after all the
-    obligations' runs, so it lists what they opened this morning); else None."""
+    """The weekly digest's run when `day` is the week's first working day, after the tick's
+    obligations' runs (so it lists what they opened this morning); else None. Queued once a
+    week: the first tick of that day that gets here decides (run the whole day's tick)."""
     from flows.digest import week_of
     from flows.ticking import run_digest
 
