@@ -46,6 +46,10 @@ def tick(
     temporary_server = temporary_server is True
     workers = workers if isinstance(workers, int) else 4
     defs = load_or_exit(definitions)
+    from cli.common import definitions_dir
+    from tasks import runtime
+
+    runtime.share_definitions(definitions_dir(definitions), defs)
     if obligation and obligation not in defs.obligations:
         fail(f"không có nghĩa vụ '{obligation}'", 2)
     day = as_of.date() if as_of else today_in_vietnam()
@@ -98,6 +102,15 @@ def tick(
                 f"{run.obligation}: mở {len(result['opened'])} kỳ, xếp {result['enqueued']} thư, "
                 f"đã gửi {result['sent']}, đóng {len(result['closed'])} kỳ."
             )
+    digest = _digest(day)
+    if digest is not None and not digest.completed:
+        failed.append(digest.obligation)
+        print(f"{digest.obligation}: lượt chạy {digest.state}: {digest.message}", file=sys.stderr)
+    elif digest is not None:
+        print(
+            f"Tổng hợp tuần {digest.result['week']}: xếp {digest.result['queued']} thư, "
+            f"đã gửi {digest.result['sent']}."
+        )
     undelivered = _undelivered_line(failed_before)
     if failed:
         fail(
@@ -108,6 +121,16 @@ def tick(
         fail(undelivered)
     if refused:
         fail(f"{len(refused)} nghĩa vụ không chạy vì ngày chạy lùi về trước: {', '.join(refused)}")
+
+
+def _digest(day: dt.date):
+    """The weekly digest's run when `day` is the week's first working day, after the tick's
+    obligations' runs (so it lists what they opened this morning); else None. Queued once a
+    week: the first tick of that day that gets here decides (run the whole day's tick)."""
+    from flows.digest import week_of
+    from flows.ticking import run_digest
+
+    return run_digest(day) if week_of(day) is not None else None
 
 
 def _delivery():

@@ -21,9 +21,19 @@ class RunRefused(Exception):
 
 
 def as_of(value: dt.date | str | None) -> dt.date:
+    """The run's date: given, or today in Vietnam; RunRefused for a date that does not exist
+    (2026-02-30 matches the deployment's pattern, so only the run can refuse it)."""
     if value is None:
         return today_in_vietnam()
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise RunRefused(
+            f"Ngày chạy '{value}' không có thật (ví dụ 30/02); nhập một ngày có trong lịch, "
+            "dạng YYYY-MM-DD."
+        ) from None
 
 
 def period_of(obligation_id: str, day: dt.date):
@@ -51,7 +61,7 @@ def run_name() -> str:
     parameters = runtime.flow_run.parameters
     try:
         day = as_of(parameters.get("as_of"))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RunRefused):
         return f"{parameters.get('obligation', '?')} · {parameters.get('as_of')}"
     return run_name_for(str(parameters.get("obligation", "?")), day)
 

@@ -32,6 +32,10 @@ NOTIFY_ENTRYPOINT = "flows.notify:notify_operators"
 OPS_TAG = "kehoach-ops"
 INTAKE_FLOW = "intake"
 INTAKE_ENTRYPOINT = "flows.intake:intake"
+DIGEST_FLOW = "weekly-digest"
+DIGEST_ENTRYPOINT = "flows.digest:weekly_digest"
+# Half an hour after DEFAULT_CRON: the digest lists what the morning's collect runs opened.
+DIGEST_CRON = "0 8 * * *"
 
 
 def run_tags(defs: Definitions, obligation: Obligation) -> list[str]:
@@ -158,7 +162,30 @@ def intake_spec(every_minutes: int) -> DeploymentSpec:
     )
 
 
+def digest_spec() -> DeploymentSpec:
+    """The weekly digest, daily after the collect runs (it does nothing but on the week's
+    first working day)."""
+    return DeploymentSpec(
+        flow=DIGEST_FLOW,
+        name=DIGEST_FLOW,
+        entrypoint=file_entrypoint(DIGEST_ENTRYPOINT),
+        description=(
+            "Thư tổng hợp tuần: ngày làm việc đầu tuần, sau các lượt thu thập buổi sáng, gửi mỗi "
+            "cơ quan nhận báo cáo danh sách cơ quan còn nợ báo cáo."
+        ),
+        tags=(RUN_TAG, "digest"),
+        parameters={},
+        cron=DIGEST_CRON,
+        timezone=DEFAULT_TIMEZONE,
+        parameter_schema=parameter_schema(_load(DIGEST_FLOW), []),
+    )
+
+
 def _load(flow_name: str) -> Flow:
+    if flow_name == DIGEST_FLOW:
+        from flows.digest import weekly_digest
+
+        return weekly_digest
     if flow_name == INTAKE_FLOW:
         from flows.intake import intake
 
@@ -171,8 +198,8 @@ def _load(flow_name: str) -> Flow:
 
 
 def deployment_set(defs: Definitions) -> DeploymentSet:
-    """One spec per obligation (sorted by name), the operators' notification, and the reply
-    intake when the province has an intake mailbox."""
+    """One spec per obligation (sorted by name), the operators' notification, the weekly
+    digest, and the reply intake when the province has an intake mailbox."""
     result = DeploymentSet(specs=[])
     flows: dict[str, Flow | None] = {}
     for obligation in sorted(defs.obligations.values(), key=lambda o: o.id):
@@ -186,6 +213,7 @@ def deployment_set(defs: Definitions) -> DeploymentSet:
             continue
         result.specs.append(obligation_spec(defs, obligation, flow))
     result.specs.append(notify_spec())
+    result.specs.append(digest_spec())
     if intake_every_minutes():
         result.specs.append(intake_spec(intake_every_minutes()))
     return result

@@ -70,7 +70,8 @@ def queue_weekly_digests(
         )
         if sent is not None:
             return 0
-        snapshots = [load_open_state(session, o) for o in defs.obligations]
+        # Only open cycles are listed: closed ones need not bring their rows.
+        snapshots = [load_open_state(session, o, hands_off=False) for o in defs.obligations]
     rows = []
     for digest in weekly_digests(defs, snapshots, week, today):
         rendered = renderer.render(KIND, _context(defs, digest, today))

@@ -40,29 +40,24 @@ def check_run_date(
 
 @task(name="plan-letters", retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
 def plan_letters(obligation_id: str, as_of: dt.date) -> steps.TickOutcome:
-    """Open the cycles due, queue what is due today (requests, ladder rungs, close summaries,
-    the weekly digest) and close cycles past their grace: one task, as each step is a
-    reconciliation and a retry of the whole is safe; fewer task runs, less for the server."""
-    from notifications.digest import queue_weekly_digests
-
+    """Open the cycles due, queue what is due today (requests, ladder rungs, close summaries)
+    and close cycles past their grace: one task, as each step is a reconciliation and a retry
+    of the whole is safe; fewer task runs, less for the server. The weekly digest is not
+    queued here but by its own run after all obligations' (flows/digest.py)."""
     env = runtime.tick_env(as_of)
     obligation = env.defs.obligations[obligation_id]
     outcome = steps.TickOutcome()
     steps.open_due_cycles(env, obligation, outcome)
     steps.enqueue_and_close(env, obligation, outcome)
-    digests = queue_weekly_digests(
-        env.defs, env.sessions, env.renderer, env.mail_domain, env.today, env.now
-    )
     logger = run_log()
     if outcome.opened:
         logger.info("%s: đã mở kỳ %s.", about(obligation), periods(obligation, outcome.opened))
     for note in outcome.late_starts:
         logger.warning("%s: kỳ mở muộn, hạn mới: %s", about(obligation), note)
     logger.info(
-        "%s: xếp %d thư vào hộp thư đi%s; đóng kỳ %s.",
+        "%s: xếp %d thư vào hộp thư đi; đóng kỳ %s.",
         about(obligation),
         outcome.enqueued,
-        f" và {digests} thư tổng hợp tuần" if digests else "",
         periods(obligation, outcome.closed),
     )
     if outcome.skipped:
@@ -120,8 +115,10 @@ def undelivered_message(delivery: dict[str, object]) -> str | None:
     )
 
 
-@task(name="publish-status", cache_policy=NO_CACHE)
+# A plain call, not a task: the artifacts belong to the flow run all the same, and each task
+# run is a few more events for the server to record (on SQLite, a tick's main cost).
 def publish_status(obligation_id: str, as_of: dt.date) -> list[str]:
+    """Publish the obligation's status tables as the run's artifacts; their keys."""
     from prefect.artifacts import create_markdown_artifact
 
     env = runtime.tick_env(as_of)

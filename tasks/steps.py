@@ -54,8 +54,10 @@ class TickEnv:
         self.cal = LegalCalendar(self.defs.calendars)
 
     def snapshot(self, obligation_id: str) -> LedgerSnapshot:
+        obligation = self.defs.obligations.get(obligation_id)
+        hands_off = obligation is None or obligation.downstream is not None
         with self.sessions() as session:
-            return load_open_state(session, obligation_id)
+            return load_open_state(session, obligation_id, hands_off=hands_off)
 
     def opened_cycles(self, obligation_id: str) -> LedgerSnapshot:
         """The obligation's cycles without their assignments: enough to know what is open."""

@@ -40,6 +40,7 @@ from tasks import steps
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 # Operators record an outside event in the morning.
 TICK_TIME = dt.time(7, 30)
+DIGEST_TIME = dt.time(8, 0)
 # Cycles opened in the simulated range are followed to their close, but not forever.
 MAX_TAIL_DAYS = 120
 ONE_DAY = dt.timedelta(days=1)
@@ -47,6 +48,11 @@ ONE_DAY = dt.timedelta(days=1)
 
 def tick_moment(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, TICK_TIME, tzinfo=VIETNAM).astimezone(dt.UTC)
+
+
+def digest_moment(day: dt.date) -> dt.datetime:
+    """When the weekly digest's deployment runs (flows.deployments.DIGEST_CRON)."""
+    return dt.datetime.combine(day, DIGEST_TIME, tzinfo=VIETNAM).astimezone(dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -198,12 +204,17 @@ class Simulation:
             working = self.env.cal.is_working_day(day)
             if working and obligation_active(obligation, day) and slot.fires_on(day):
                 by_moment.setdefault(slot.moment(day), []).append(obligation)
-        answered = False
+        answered = digested = False
         for moment in sorted(by_moment):
+            if not digested and moment > digest_moment(day):
+                self.digest(day)
+                digested = True
             if not answered and moment > answer_moment(day):
                 self.answer(day)
                 answered = True
             self.runs(day, moment, by_moment[moment], openings=openings)
+        if not digested:
+            self.digest(day)
         if not answered:
             self.answer(day)
 
@@ -217,7 +228,6 @@ class Simulation:
     ) -> None:
         """The collect runs that start together, as `kehoach tick` runs them: one by one."""
         env = self._on(day, moment)
-        week = digest_week(env.cal, day)
         handoffs: list[tuple[str, HandOff]] = []
         for obligation in obligations:
             outcome = steps.TickOutcome()
@@ -225,15 +235,6 @@ class Simulation:
                 if openings:
                     steps.open_due_cycles(env, obligation, outcome)
                 steps.enqueue_and_close(env, obligation, outcome)
-            if week is not None and week != self.digest_done and self._digest_owed(week, day):
-                # Each collect run queues the week's digest until one is queued; after that the
-                # live guard makes the call a no-op, so the simulation skips it. Digest rows
-                # belong to no cycle: no obligation's snapshot changes.
-                with self.cache.acting(()):
-                    if queue_weekly_digests(
-                        self.defs, env.sessions, env.renderer, env.mail_domain, day, moment
-                    ):
-                        self.digest_done = week
             self.opened += [(day, obligation.id, key) for key in outcome.opened]
             self.closed += [(day, obligation.id, key) for key in outcome.closed]
             self.skipped += outcome.skipped
@@ -242,6 +243,22 @@ class Simulation:
         for obligation_id, handoff in handoffs:
             with self.cache.acting([obligation_id]):
                 self.handoffs.deliver(day, obligation_id, handoff, moment)
+
+    def digest(self, day: dt.date) -> None:
+        """The weekly digest's run (flows/digest.py): daily at its own time, after the
+        morning's collect runs; it acts on the week's first working day only."""
+        env = self._on(day, digest_moment(day))
+        week = digest_week(env.cal, day)
+        if week is None or week == self.digest_done or not self._digest_owed(week, day):
+            # The live call would queue nothing (already queued, or nothing owed): skipped.
+            return
+        # Digest rows belong to no cycle: no obligation's snapshot changes.
+        with self.cache.acting(()):
+            if queue_weekly_digests(
+                self.defs, env.sessions, env.renderer, env.mail_domain, day, env.now
+            ):
+                self.digest_done = week
+        self._drain()
 
     def _digest_owed(self, week: str, day: dt.date) -> bool:
         """Whether the live digest call would queue anything: the same pure function over the

@@ -112,7 +112,13 @@ class LedgerSnapshot:
         return key in self.outbox_keys
 
 
-def _active() -> ColumnElement[bool]:
+def _active(hands_off: bool = True) -> ColumnElement[bool]:
+    """Cycles whose assignments and letters the daily decisions still need: the open ones, and
+    closed ones awaiting their hand-off when the obligation has a downstream to hand off to.
+    (A closed cycle of an obligation without one never gets a hand-off recorded: counting it
+    as awaiting one kept every past cycle's rows in each day's snapshot.)"""
+    if not hands_off:
+        return Cycle.state == CycleState.open.value
     return or_(
         Cycle.state == CycleState.open.value,
         Cycle.handed_off_version.is_(None),
@@ -159,7 +165,7 @@ CYCLE_COLUMNS = [c for c in Cycle.__table__.columns]
 
 
 @functools.cache
-def _open_state_statements() -> tuple[Select, Select, Select]:
+def _open_state_statements(hands_off: bool = True) -> tuple[Select, Select, Select]:
     """The snapshot's three SELECTs, built once with the obligation as a bound parameter.
 
     A daily tick reads one snapshot per obligation and step; building the statements (and
@@ -171,7 +177,8 @@ def _open_state_statements() -> tuple[Select, Select, Select]:
         .where(Cycle.obligation_id == obligation)
         .order_by(Cycle.period_start, Cycle.id)
     )
-    assignments = assignment_rows_query(Cycle.obligation_id == obligation, _active()).order_by(
+    active = _active(hands_off)
+    assignments = assignment_rows_query(Cycle.obligation_id == obligation, active).order_by(
         Assignment.cycle_id, Assignment.body_id
     )
     outbox = (
@@ -184,7 +191,7 @@ def _open_state_statements() -> tuple[Select, Select, Select]:
             OutboxMessage.state,
         )
         .join(Cycle, Cycle.id == OutboxMessage.cycle_id)
-        .where(Cycle.obligation_id == obligation, _active())
+        .where(Cycle.obligation_id == obligation, active)
         .order_by(OutboxMessage.id)
     )
     # Views are built positionally from these rows (the hot loop of every tick): the selected
@@ -207,9 +214,13 @@ def load_cycles(session: Session, obligation_id: str) -> LedgerSnapshot:
     return LedgerSnapshot(obligation_id=obligation_id, cycles=cycles, outbox=())
 
 
-def load_open_state(session: Session, obligation_id: str) -> LedgerSnapshot:
-    """The obligation's ledger state in three SELECTs, whatever the number of assignments."""
-    cycles_query, assignments_query, outbox_query = _open_state_statements()
+def load_open_state(
+    session: Session, obligation_id: str, *, hands_off: bool = True
+) -> LedgerSnapshot:
+    """The obligation's ledger state in three SELECTs, whatever the number of assignments:
+    every cycle, with the assignments and letters of the open ones and of closed ones awaiting
+    a hand-off (`hands_off`: whether the obligation has a downstream)."""
+    cycles_query, assignments_query, outbox_query = _open_state_statements(hands_off)
     parameters = {"obligation_id": obligation_id}
     with committing(session):
         # Plain column SELECTs: the connection runs them without the ORM's per-row machinery.

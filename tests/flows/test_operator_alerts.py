@@ -36,6 +36,17 @@ def test_a_failed_run_fails_in_vietnamese_and_is_told_once(flows_env) -> None:
     assert "Không có nghĩa vụ 'khong-ton-tai'" in text_of(letter)
 
 
+def test_an_impossible_date_fails_the_run_with_one_vietnamese_line(flows_env) -> None:
+    """2026-02-30 matches the deployment's date pattern, so the server lets it through: the run
+    itself refuses it, in Vietnamese (Prefect's own validation answered in English)."""
+    from flows.collect import collect
+
+    state = collect(obligation="quarterly-report", as_of="2026-02-30", return_state=True)
+    assert state.is_failed()
+    assert state.message.startswith("Ngày chạy '2026-02-30' không có thật"), state.message
+    assert "\n" not in state.message and "Traceback" not in state.message
+
+
 def test_a_sweep_over_letters_given_up_tells_each_once(flows_env) -> None:
     from engine.ledger import outbox as ledger_outbox
     from tasks import runtime

@@ -162,6 +162,12 @@ def test_the_snapshot_holds_what_the_decision_code_needs(session):
     assert snapshot.has_message(key) and snapshot.outbox_keys == {key}
     with pytest.raises(dataclasses.FrozenInstanceError):
         q1.state = "closed"  # type: ignore[misc]
+    # Without a downstream nothing is ever handed off: the closed cycle keeps its place in the
+    # list (its period was opened) but no longer brings its assignments to every day's read.
+    alone = load_open_state(session, "quarterly-report", hands_off=False)
+    assert [c.period_key for c in alone.cycles] == ["2025-q3", "2025-q4", "2026-q1"]
+    assert [len(c.assignments) for c in alone.cycles] == [0, 0, 3]
+    assert alone.outbox_keys == {key}
 
 
 def test_status_rows_filter_and_derive_overdue(session, opened):

@@ -14,7 +14,7 @@ import yaml
 from cli.stack.prefect_yaml import render
 from cli.stack.state import StackPaths, take_snapshot
 from engine.definitions.loader import load_definitions
-from flows.deployments import DEFAULT_CRON, DEFAULT_TIMEZONE, deployment_set
+from flows.deployments import DEFAULT_CRON, DEFAULT_TIMEZONE, DIGEST_CRON, deployment_set
 from flows.notify import letter_context, parse_run_id
 from notifications.render import Renderer
 from tests.conftest import REPO
@@ -37,6 +37,7 @@ def test_one_spec_per_obligation_tagged_and_scheduled_from_the_yaml() -> None:
         "collect/quarterly-report",
         "collect/yearly-summary",
         "notify-operators/notify-operators",
+        "weekly-digest/weekly-digest",
     }
     quarterly = specs["collect/quarterly-report"]
     assert quarterly.tags == (
@@ -58,6 +59,15 @@ def test_one_spec_per_obligation_tagged_and_scheduled_from_the_yaml() -> None:
     # Not tagged `kehoach`: a failing notification must not trigger another one.
     assert notify.tags == ("kehoach-ops",) and notify.cron is None
     assert notify.entrypoint == "flows/notify.py:notify_operators"
+    # The weekly digest runs after the collect runs' default time, so it lists what they opened.
+    digest = specs["weekly-digest/weekly-digest"]
+    assert digest.cron == DIGEST_CRON and digest.entrypoint == "flows/digest.py:weekly_digest"
+
+    def hour_minute(cron: str) -> tuple[int, int]:
+        minute, hour = cron.split()[:2]
+        return int(hour), int(minute)
+
+    assert hour_minute(DIGEST_CRON) > hour_minute(DEFAULT_CRON)
 
 
 def test_intake_is_deployed_every_few_minutes_when_replies_are_taken(monkeypatch) -> None:

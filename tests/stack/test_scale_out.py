@@ -165,6 +165,7 @@ def test_two_workers_share_the_pool_without_duplicates_or_losses(tmp_path: Path)
                 "collect/quarterly-report",
                 "collect/yearly-summary",
                 "notify-operators/notify-operators",
+                "weekly-digest/weekly-digest",
             }
             assert {d["work_pool_name"] for d in deployments.values()} == {"kehoach"}
             automation = next(a for a in api.automations() if a["name"] == "kehoach-run-failed")

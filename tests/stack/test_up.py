@@ -69,6 +69,7 @@ def test_one_deployment_per_obligation_with_schedule_tags_and_description(stack:
         name: d
         for name, d in served.items()
         if name not in {"notify-operators/notify-operators", "intake/intake"}
+        and not name.startswith("weekly-digest/")
     }
     assert set(ours) == set(expected)
     for name, deployment in ours.items():
@@ -85,6 +86,8 @@ def test_one_deployment_per_obligation_with_schedule_tags_and_description(stack:
         assert schema["obligation"]["title"] == "Nghĩa vụ"
         assert deployment["enforce_parameter_schema"] is True
     assert "notify-operators/notify-operators" in served
+    digest = served["weekly-digest/weekly-digest"]
+    assert schedules_of(digest) == [("0 8 * * *", "Asia/Ho_Chi_Minh")]
     # The embedded stack takes replies (a local intake mailbox): its intake reads them often.
     assert schedules_of(served["intake/intake"]) == [("*/5 * * * *", "Asia/Ho_Chi_Minh")]
     automation = next(a for a in stack.api.automations() if a["name"] == "kehoach-run-failed")
