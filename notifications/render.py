@@ -93,10 +93,33 @@ def paragraphs(text: str) -> Markup:
     return Markup(html)
 
 
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """jinja2's immutable sandbox, remembering its verdict on each (type, attribute name).
+
+    The verdict depends on nothing else (the checks are `isinstance` tests and the name), and a
+    receipt asked it about the same few dataclass fields dozens of times per letter: a sizeable
+    part of rendering the receipt inside the portal's answer. An object whose `__class__` is not
+    its type (a proxy) is judged afresh every time.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._verdicts: dict[tuple[type, str], bool] = {}
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        kind = type(obj)
+        if obj.__class__ is not kind:
+            return super().is_safe_attribute(obj, attr, value)
+        verdict = self._verdicts.get((kind, attr))
+        if verdict is None:
+            verdict = self._verdicts[(kind, attr)] = super().is_safe_attribute(obj, attr, value)
+        return verdict
+
+
 def _environment(loader: ChoiceLoader, autoescape: bool) -> Environment:
     # Administrators' templates override the built-in ones: a template is code, so every one of
     # them runs in jinja2's immutable sandbox (no '__globals__', no 'os', no mutating a list).
-    env = ImmutableSandboxedEnvironment(
+    env = _Sandbox(
         loader=loader,
         autoescape=autoescape,
         undefined=StrictUndefined,
