@@ -18,11 +18,13 @@ from typing import Any, TypeVar
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
 from engine.calendar import today_in_vietnam
+from engine.ledger.checkpoints import checkpoint_in_background
 from notifications.receipts import Desk
 from portal import agency, operator
 from portal.courier import Courier
@@ -81,8 +83,8 @@ class Portal:
         # jostle (in the benchmark some waited 3-5 s behind the others). Admitting a couple at a
         # time, in arrival order, keeps the throughput and bounds the wait.
         self.recording = asyncio.Semaphore(RECORDING_AT_ONCE)
-        self._engine = config.desk.sessions.kw.get("bind")
-        dialect = getattr(self._engine, "dialect", None)
+        self.engine = config.desk.sessions.kw.get("bind")
+        dialect = getattr(self.engine, "dialect", None)
         self.local_ledger = dialect is not None and dialect.name == "sqlite"
 
     async def in_ledger(
@@ -149,8 +151,14 @@ def create_app(config: PortalConfig) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # A commit that checkpoints the WAL stalls every answer queued behind it.
+        stop_checkpoints = (
+            checkpoint_in_background(portal.engine) if isinstance(portal.engine, Engine) else None
+        )
         yield
         portal.courier.close()
+        if stop_checkpoints is not None:
+            stop_checkpoints()
 
     app = FastAPI(
         title="kehoach portal",
