@@ -96,9 +96,10 @@ def paragraphs(text: str) -> Markup:
 class _Sandbox(ImmutableSandboxedEnvironment):
     """jinja2's immutable sandbox, remembering its verdict on each (type, attribute name).
 
-    jinja2 (3.1) judges an attribute by the object's type (functions, methods, frames, code,
-    generators, known mutable containers) and the name (leading '_'), never by its value; a
-    letter reads some forty attributes and repeating the checks was a fifth of rendering it.
+    The verdict depends on nothing else (the checks are `isinstance` tests and the name), and a
+    receipt asked it about the same few dataclass fields dozens of times per letter: a sizeable
+    part of rendering the receipt inside the portal's answer. An object whose `__class__` is not
+    its type (a proxy) is judged afresh every time.
     """
 
     def __init__(self, **options: Any) -> None:
@@ -106,10 +107,12 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         self._verdicts: dict[tuple[type, str], bool] = {}
 
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
-        key = (type(obj), attr)
-        verdict = self._verdicts.get(key)
+        kind = type(obj)
+        if obj.__class__ is not kind:
+            return super().is_safe_attribute(obj, attr, value)
+        verdict = self._verdicts.get((kind, attr))
         if verdict is None:
-            verdict = self._verdicts[key] = super().is_safe_attribute(obj, attr, value)
+            verdict = self._verdicts[(kind, attr)] = super().is_safe_attribute(obj, attr, value)
         return verdict
 
 

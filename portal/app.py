@@ -18,12 +18,13 @@ from typing import Any, TypeVar
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
 from engine.calendar import today_in_vietnam
-from engine.ledger.transactions import writes_idle
+from engine.ledger.checkpoints import checkpoint_in_background
 from notifications.receipts import Desk
 from portal import agency, operator
 from portal.courier import Courier
@@ -77,34 +78,28 @@ class Portal:
         self.answers_by_address = SlidingWindow(limits.answers_per_address, limits.window_seconds)
         self.spent_forms = SpentTokens()
         self.logins = LoginThrottle(limits)
-        # Answers recorded in threads (PostgreSQL, large uploads): recording is CPU work under
+        # Answers are recorded in threads (see agency.submit): recording is CPU work under
         # one GIL plus short write transactions, and running twenty at once only makes them
         # jostle (in the benchmark some waited 3-5 s behind the others). Admitting a couple at a
         # time, in arrival order, keeps the throughput and bounds the wait.
         self.recording = asyncio.Semaphore(RECORDING_AT_ONCE)
-        self._engine = config.desk.sessions.kw.get("bind")
-        dialect = getattr(self._engine, "dialect", None)
+        self.engine = config.desk.sessions.kw.get("bind")
+        dialect = getattr(self.engine, "dialect", None)
         self.local_ledger = dialect is not None and dialect.name == "sqlite"
-
-    def writes_idle(self) -> bool:
-        """Whether a write to the ledger would start at once: when another process (a tick
-        writing thousands of rows) holds the write lock, an answer is recorded in a thread so
-        the event loop keeps serving pages meanwhile."""
-        return self._engine is None or writes_idle(self._engine)
 
     async def in_ledger(
         self, function: Callable[..., T], *args: Any, thread: bool = False, **kwargs: Any
     ) -> T:
         """Run a request's ledger work (reading a page, recording an answer): on the event loop
-        when the ledger is a local SQLite file, in a worker thread otherwise.
+        when the ledger is a local SQLite file, in a worker thread otherwise or when asked
+        (`thread`, as recording an answer does: its commit waits for the disk).
 
-        On SQLite that work is a few indexed queries and at most one short write transaction on
-        a local file (in WAL mode a reader never waits for a writer; writers take turns on the
-        process's write lock). It is CPU work under one GIL either way, and handing it to a
+        On SQLite a page's read is a few indexed queries on a local file (in WAL mode a reader
+        never waits for a writer). It is CPU work under one GIL either way, and handing it to a
         thread cost more than the work: a thread switch each way, one more pooled connection per
         concurrent request. At 20 concurrent clients the form's server CPU fell from 2.3 to
         0.8 ms per request and its p95 from 70 to 16 ms. A database across the network may
-        stall, so it keeps the threads; so does work that asks for one (`thread`).
+        stall, so it keeps the threads.
         """
         if self.local_ledger and not thread:
             return function(*args, **kwargs)
@@ -156,8 +151,14 @@ def create_app(config: PortalConfig) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # A commit that checkpoints the WAL stalls every answer queued behind it.
+        stop_checkpoints = (
+            checkpoint_in_background(portal.engine) if isinstance(portal.engine, Engine) else None
+        )
         yield
         portal.courier.close()
+        if stop_checkpoints is not None:
+            stop_checkpoints()
 
     app = FastAPI(
         title="kehoach portal",

@@ -239,6 +239,28 @@ def test_templates_are_compiled_once(tmp_path: Path, contexts) -> None:
     assert renderer.render("mot-lan", contexts["reminder"]) == first
 
 
+def test_the_sandbox_judges_alike_on_every_render(tmp_path: Path, contexts) -> None:
+    """The sandbox remembers its verdict per (type, attribute): on the same renderer an allowed
+    field of an object stays allowed, a refused attribute of the same object (or of a list)
+    stays refused however many letters were rendered before."""
+    _write(tmp_path, "an-toan.subject.txt", "Thư {{ addressee.name }}")
+    _write(tmp_path, "an-toan.txt", "Kính gửi: {{ addressee.name }}\n")
+    _write(tmp_path, "noi-bo.subject.txt", "Thư {{ addressee.name }}")
+    _write(tmp_path, "noi-bo.txt", "{{ addressee.__init__.__globals__ }}\n")
+    _write(tmp_path, "sua-danh-sach.subject.txt", "Thư {{ addressee.name }}")
+    _write(tmp_path, "sua-danh-sach.txt", "{% set x = rungs.append(1) %}{{ addressee.name }}\n")
+    renderer = Renderer(tmp_path)
+    context = {**context_dict(contexts["reminder"]), "rungs": ["a"]}
+    name = contexts["reminder"].addressee.name
+    for _ in range(3):
+        assert renderer.render("an-toan", context).text == f"Kính gửi: {name}\n"
+        with pytest.raises(TemplateError):
+            renderer.render("noi-bo", context)
+        with pytest.raises(TemplateError):
+            renderer.render("sua-danh-sach", context)
+        assert context["rungs"] == ["a"]
+
+
 def test_missing_extra_directory_is_reported(tmp_path: Path) -> None:
     with pytest.raises(TemplateError, match="does not exist"):
         Renderer(tmp_path / "khong-co")
