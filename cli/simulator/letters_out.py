@@ -10,6 +10,7 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
 from cli.simulator.capture import CapturedMessage
+from cli.simulator.header_cache import CachingPolicy
 from engine.definitions.models import Definitions
 
 FROM = "he-thong-theo-doi@kehoach.invalid"  # the simulation sends nothing: a reserved domain
@@ -27,9 +28,9 @@ def _body_names(defs: Definitions) -> dict[str, str]:
 VIETNAM = dt.timezone(dt.timedelta(hours=7))
 
 
-def _eml(captured: CapturedMessage) -> bytes:
+def _eml(captured: CapturedMessage, policy: CachingPolicy) -> bytes:
     message = captured.message
-    mail = EmailMessage()
+    mail = EmailMessage(policy=policy)
     mail["From"] = FROM
     mail["To"] = ", ".join(message.to)
     if message.cc:
@@ -65,6 +66,7 @@ def write_letters(defs: Definitions, mail: Sequence[CapturedMessage], out_dir: P
     for stale in folder.glob("*.eml"):
         stale.unlink()  # a previous run into the same --out: the index must match the files
     names = _body_names(defs)
+    policy = CachingPolicy()  # one per batch: its caches live as long as this call
     lines = []
     ordered = sorted(
         enumerate(mail),
@@ -72,7 +74,7 @@ def write_letters(defs: Definitions, mail: Sequence[CapturedMessage], out_dir: P
     )
     for number, (_index, captured) in enumerate(ordered, start=1):
         file_name = f"{number:05d}-{captured.day.isoformat()}.eml"
-        (folder / file_name).write_bytes(_eml(captured))
+        (folder / file_name).write_bytes(_eml(captured, policy))
         body = _addressee(captured, names)
         lines.append(
             f"{captured.day.strftime('%d/%m/%Y')}\t{body}\t{captured.message.subject}\t{file_name}"
