@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import sys
 import tempfile
+from functools import partial
 from pathlib import Path
 
 import typer
@@ -65,15 +66,27 @@ def simulate(
             fail(f"không tạo được thư mục {out}: {error.strerror or error}")
     start, end = dt.date(year, 1, 1), dt.date(year, 12, 31)
     progress = DayProgress(start, end)
-    with tempfile.TemporaryDirectory(prefix="kehoach-simulate-") as work:
-        run = run_year(defs, wiring, cast, start, end, Path(work), out_dir=out, progress=progress)
-        progress.done()
-        result = count(run)
-        run.ledger.dispose()
+    letters = None
     if out is not None:
         from cli.simulator.letters_out import write_letters
 
-        write_letters(defs, run.mail, out)
+        # Written while the document worker finishes the last consolidation documents.
+        letters = partial(write_letters, defs, out_dir=out)
+    with tempfile.TemporaryDirectory(prefix="kehoach-simulate-") as work:
+        run = run_year(
+            defs,
+            wiring,
+            cast,
+            start,
+            end,
+            Path(work),
+            out_dir=out,
+            progress=progress,
+            while_documents=letters,
+        )
+        progress.done()
+        result = count(run)
+        run.ledger.dispose()
     summary = None
     if out is not None:
         from cli.simulator.summary import write_summary

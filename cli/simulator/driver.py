@@ -298,8 +298,13 @@ def simulate(
     follow_to_close: bool = True,
     progress: Callable[[dt.date], None] | None = None,
     reuse_snapshots: bool = True,
+    while_documents: Callable[[list[CapturedMessage]], None] | None = None,
 ) -> SimulationRun:
-    """Tick every day from start to end, then (optionally) until the cycles opened are closed."""
+    """Tick every day from start to end, then (optionally) until the cycles opened are closed.
+
+    `while_documents` gets the captured mail once the last day has run, while the document
+    worker may still be rendering: work on the letters then overlaps the wait for it.
+    """
     simulation = Simulation(defs, wiring, cast, work_dir, out_dir, reuse_snapshots=reuse_snapshots)
     events = [e for e in cast.personas.events if start <= e.on <= end]
     day, last = start, end
@@ -319,6 +324,8 @@ def simulate(
                 progress(day)
             last = day
             day += ONE_DAY
+        if while_documents:
+            while_documents(simulation.transport.captured)
     except BaseException:
         simulation.handoffs.abandon()
         raise
