@@ -14,6 +14,7 @@ import bisect
 import contextlib
 import datetime as dt
 import hashlib
+import io
 import logging
 import os
 import pickle
@@ -23,6 +24,7 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from email.generator import Generator
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import format_datetime
@@ -52,7 +54,10 @@ AHEAD_FIRST_CHUNK = 1
 @dataclass(frozen=True)
 class Prepared:
     recipients: list[str]
-    data: str
+    # The message as it goes on the wire: ASCII bytes with CRLF line endings. Given bytes,
+    # smtplib sends them as they are; given a str, it rewrites every line ending with a regular
+    # expression and encodes the result in the sending process, for every letter.
+    data: bytes
 
 
 def problem(message: OutgoingMessage) -> str | None:
@@ -120,8 +125,16 @@ def prepare(message: OutgoingMessage, sender: str, alias: str) -> Prepared | str
     tag = hashlib.sha256(message.message_id.encode()).hexdigest()[:24]
     mime.set_boundary(f"===kehoach_mixed_{tag}===")
     alternative.set_boundary(f"===kehoach_alt_{tag}===")
-    # yagmail serialises without folding; RFC 2047 wants encoded words under 76 chars.
-    return Prepared(recipients=addresses["recipients"], data=mime.as_string(maxheaderlen=78))
+    # yagmail serialises without folding; RFC 2047 wants encoded words under 76 chars. The
+    # generator writes CRLF itself: what as_string gives, with '\r\n' for every line end.
+    out = io.StringIO()
+    policy = mime.policy.clone(linesep="\r\n")
+    Generator(out, mangle_from_=False, maxheaderlen=78, policy=policy).flatten(mime)
+    try:
+        data = out.getvalue().encode("ascii")
+    except UnicodeEncodeError as exc:  # smtplib would refuse it too, mid-conversation
+        return f"cannot prepare message: {type(exc).__name__}: {exc}"
+    return Prepared(recipients=addresses["recipients"], data=data)
 
 
 def prepare_chunk(messages: list[OutgoingMessage], sender: str, alias: str) -> list[Any]:
