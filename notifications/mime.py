@@ -238,6 +238,10 @@ class Ahead:
         if writer is not None:
             self._requests.put(None)
             writer.join(5)
+            if writer.is_alive():
+                # Blocked writing to a helper that waits for its unread answers to be taken.
+                worker.kill()
+                writer.join(5)
         with contextlib.suppress(OSError, ValueError):
             worker.stdin.close()
         try:

@@ -88,6 +88,22 @@ def test_a_helper_that_dies_mid_batch_costs_nothing(make_message) -> None:
     ]
 
 
+def test_closing_with_answers_unread_ends_the_helper(make_message) -> None:
+    # A drain that fails mid-batch leaves answers unread: the helper waits for them to be taken
+    # and stops reading its requests, so the writer thread waits too. Closing must end both.
+    messages = [make_message(n) for n in range(400)]
+    ahead = mime.Ahead()
+    try:
+        built = ahead.built(messages, SENDER, ALIAS)
+        assert isinstance(built[0], mime.Prepared)
+        worker, writer = ahead._worker, ahead._writer
+    finally:
+        started = time.monotonic()
+        ahead.close()
+    assert time.monotonic() - started < 30
+    assert worker.poll() is not None and not writer.is_alive()
+
+
 def test_drain_with_letters_built_ahead_sends_each_once_marked_in_turn(
     sink, make_sender, make_message
 ) -> None:
