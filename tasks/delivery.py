@@ -118,7 +118,9 @@ def drain_outbox(
 
         def mark_sent(result: SendResult) -> None:
             item = items[result.message_id]
-            ledger_outbox.mark_sent(session, [item.id], clock(), result.outcomes or None)
+            # On the drain's connection, not through the session: the session holds no
+            # transaction between the drain's steps (each of them commits).
+            ledger_outbox.mark_one_sent(connection, item.id, clock(), result.outcomes or None)
             outstanding.discard(item.id)
             healed = [a for a in result.accepted_by if (item.body_id, a.lower()) in failing]
             if healed:

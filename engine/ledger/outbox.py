@@ -20,6 +20,7 @@ from sqlalchemy import (
     CTE,
     BindParameter,
     ColumnElement,
+    Connection,
     Integer,
     Update,
     and_,
@@ -38,7 +39,7 @@ from engine.ledger.meta import installation_id
 from engine.ledger.models import OutboxMessage
 from engine.ledger.retry import RetryPolicy
 from engine.ledger.states import OutboxState
-from engine.ledger.transactions import aware, committing, writing
+from engine.ledger.transactions import aware, committing, writing, writing_on
 
 # Rows per INSERT: 14 columns a row keeps this well under SQLite's bound-parameter limit.
 ENQUEUE_BATCH = 500
@@ -347,6 +348,25 @@ def mark_sent(
             },
         )
         return result.rowcount
+
+
+def mark_one_sent(
+    connection: Connection,
+    outbox_id: int,
+    now: dt.datetime,
+    outcomes: Mapping[str, str] | None = None,
+) -> int:
+    """mark_sent of one row in its own committed transaction on a plain Core connection with
+    no transaction open (raises if one is). A drain marks each message the moment the server
+    took it; through a session, its begin and commit bookkeeping cost more than the UPDATE and
+    the commit together. Returns 1 if the row was still 'sending', else 0."""
+    parameters = {
+        "mark_ids": outbox_id,
+        "mark_now": aware(now),
+        "mark_outcomes": dict(outcomes) if outcomes else None,
+    }
+    with writing_on(connection, relaxed=True):
+        return connection.execute(_mark_sent_statement(True), parameters).rowcount
 
 
 @functools.cache

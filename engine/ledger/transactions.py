@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
 from engine.ledger.errors import InvalidInput
@@ -37,7 +37,13 @@ def writes_idle(engine: Engine) -> bool:
 @contextmanager
 def _write_turn(session: Session) -> Iterator[None]:
     bind = session.get_bind()
-    turns = _TURNS.get(getattr(bind, "engine", bind))
+    with _engine_turn(getattr(bind, "engine", bind)):
+        yield
+
+
+@contextmanager
+def _engine_turn(engine: Engine) -> Iterator[None]:
+    turns = _TURNS.get(engine)
     if turns is None:
         yield
         return
@@ -81,6 +87,20 @@ def writing(session: Session, *, relaxed: bool = False) -> Iterator[Session]:
                 connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
         with committing(session):
             yield session
+
+
+@contextmanager
+def writing_on(connection: Connection, *, relaxed: bool = False) -> Iterator[Connection]:
+    """`writing` on a plain Core connection that has no transaction open: the same write turn,
+    write lock and durability, committed on leaving (rolled back on an error), without a
+    session's bookkeeping. For a statement run once per message sent (the outbox's sent mark),
+    where the session's begin and commit cost more than the UPDATE itself."""
+    with _engine_turn(connection.engine):
+        connection.execution_options(**{WRITE_OPTION: True, RELAXED_OPTION: relaxed})
+        with connection.begin():
+            if relaxed and connection.dialect.name == "postgresql":
+                connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+            yield connection
 
 
 def aware(now: dt.datetime | None) -> dt.datetime:

@@ -29,7 +29,7 @@ from engine.ledger.addresses import (
     mark_address_failing,
 )
 from engine.ledger.meta import installation_id
-from engine.ledger.outbox import RetryPolicy, claimers, release
+from engine.ledger.outbox import RetryPolicy, claimers, mark_one_sent, release
 
 from .conftest import NOW, count_statements
 
@@ -254,6 +254,23 @@ def test_recipient_outcomes_are_recorded(session):
     rows = {r.id: r for r in session.scalars(select(OutboxMessage)).all()}
     assert rows[good.id].recipient_outcomes == {"van-thu@body-0.tuyenquang.example": "accepted"}
     assert rows[bad.id].recipient_outcomes == refusal and rows[bad.id].state == "failed"
+
+
+def test_one_message_is_marked_sent_on_a_plain_connection(engine, session):
+    enqueue(session, messages(2), domain=DOMAIN, now=NOW)
+    first, second = claim(session, "w", 10, NOW, STALE)
+    sent_at = NOW + dt.timedelta(seconds=5)
+    accepted = {"van-thu@body-0.tuyenquang.example": "accepted"}
+    with engine.connect() as connection:
+        assert mark_one_sent(connection, first.id, sent_at, accepted) == 1
+        # Committed at once: another session sees it, and a second mark finds nothing to do.
+        assert mark_one_sent(connection, first.id, sent_at, accepted) == 0
+        assert _states(session) == {"sending": 1, "sent": 1}
+        connection.execute(text("SELECT 1"))  # a transaction left open is refused, not joined
+        with pytest.raises(Exception, match="already"):
+            mark_one_sent(connection, second.id, sent_at)
+    row = session.get(OutboxMessage, first.id, populate_existing=True)
+    assert (row.state, row.sent_at, row.recipient_outcomes) == ("sent", sent_at, accepted)
 
 
 def test_release_returns_unsent_claims_at_once(session):

@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from email import message_from_string
+from email import message_from_bytes
 from pathlib import Path
 
 import pytest
@@ -23,8 +23,8 @@ REPO = Path(__file__).resolve().parents[2]
 SENDER, ALIAS = "kehoach@tuyenquang.example", "Hệ thống theo dõi kế hoạch"
 
 
-def without_date(data: str) -> str:
-    return re.sub(r"(?m)^Date: .*\n", "", data)
+def without_date(data: bytes) -> bytes:
+    return re.sub(rb"(?m)^Date: .*\r\n", b"", data)
 
 
 def test_built_ahead_equals_built_here(make_message) -> None:
@@ -41,8 +41,10 @@ def test_built_ahead_equals_built_here(make_message) -> None:
         without_date(h.data) if isinstance(h, mime.Prepared) else h for h in here
     ]
     assert isinstance(built[-1], str) and "invalid address" in built[-1]
+    # Ready for the wire: every line ends in CRLF, so smtplib sends the bytes as they are.
+    assert all(b"\n" not in b.data.replace(b"\r\n", b"") for b in built[:-1])
     # Our boundaries, and a message that parses back into its text and HTML parts.
-    parsed = message_from_string(built[0].data)
+    parsed = message_from_bytes(built[0].data)
     assert "kehoach_mixed_" in parsed.get_boundary()
     alternative = parsed.get_payload()[0]
     types = [part.get_content_type() for part in alternative.get_payload()]
@@ -81,9 +83,25 @@ def test_a_helper_that_dies_mid_batch_costs_nothing(make_message) -> None:
     finally:
         ahead.close()
     assert isinstance(first, mime.Prepared)
-    assert [message_from_string(b.data)["Message-ID"] for b in rest] == [
+    assert [message_from_bytes(b.data)["Message-ID"] for b in rest] == [
         m.message_id for m in messages
     ]
+
+
+def test_closing_with_answers_unread_ends_the_helper(make_message) -> None:
+    # A drain that fails mid-batch leaves answers unread: the helper waits for them to be taken
+    # and stops reading its requests, so the writer thread waits too. Closing must end both.
+    messages = [make_message(n) for n in range(400)]
+    ahead = mime.Ahead()
+    try:
+        built = ahead.built(messages, SENDER, ALIAS)
+        assert isinstance(built[0], mime.Prepared)
+        worker, writer = ahead._worker, ahead._writer
+    finally:
+        started = time.monotonic()
+        ahead.close()
+    assert time.monotonic() - started < 30
+    assert worker.poll() is not None and not writer.is_alive()
 
 
 def test_drain_with_letters_built_ahead_sends_each_once_marked_in_turn(
