@@ -22,6 +22,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field, fields
 
+from engine.names import alphabetical
+
 KINDS = (
     "request",
     "reminder",
@@ -142,13 +144,14 @@ def _item_value(item: object, name: str) -> object:
 
 
 def split_overdue(items: list) -> tuple[list, list]:
-    """(overdue, upcoming): most overdue first, then the rest by due date (digest order)."""
+    """(overdue, upcoming): most overdue first, then the rest by due date, bodies in
+    Vietnamese alphabetical order (digest order)."""
     ordered = sorted(
         items,
         key=lambda i: (
             -_item_value(i, "days_overdue"),
             _item_value(i, "due_on"),
-            _item_value(i, "body"),
+            alphabetical(str(_item_value(i, "body"))),
         ),
     )
     overdue = [i for i in ordered if _item_value(i, "days_overdue") > 0]
