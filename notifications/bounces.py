@@ -15,6 +15,7 @@ from engine.ledger.events import record_event
 from engine.ledger.models import OutboxMessage
 from engine.ledger.states import InboxState
 from engine.ledger.transactions import committing, writing
+from engine.names import alphabetical
 from notifications.intake_match import Outcome
 from notifications.operators import alert_operators, bounce_alert
 from notifications.receipts import Desk
@@ -45,7 +46,9 @@ def record_bounce(desk: Desk, mail: replies.Incoming, now: dt.datetime) -> Outco
         if original_body and original_body not in owners:
             owners.append(original_body)
         marks.extend((owner, address) for owner in owners)
-    names = sorted({desk.defs.bodies[b].name for b, _ in marks if b in desk.defs.bodies})
+    names = sorted(
+        {desk.defs.bodies[b].name for b, _ in marks if b in desk.defs.bodies}, key=alphabetical
+    )
     if bounce.delayed:
         reason = "Thư báo chậm chuyển phát (máy chủ còn thử lại); chưa đánh dấu địa chỉ hỏng."
     elif marks:

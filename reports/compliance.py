@@ -15,6 +15,7 @@ from engine.definitions.models import Definitions
 from engine.ledger.models import Assignment, Cycle, Submission
 from engine.ledger.states import AssignmentState, assignment_label
 from engine.ledger.transactions import committing
+from engine.names import alphabetical
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -124,7 +125,7 @@ def compliance_rows(
                 on_time=_judge(row.state, row.due_on, first, row.cycle_state == "closed", today),
             )
         )
-    return sorted(result, key=lambda r: (r.body_name, r.obligation_id, r.period_end))
+    return sorted(result, key=lambda r: (alphabetical(r.body_name), r.obligation_id, r.period_end))
 
 
 def on_time_rates(rows: Iterable[ComplianceRow]) -> list[BodyRate]:
@@ -137,4 +138,4 @@ def on_time_rates(rows: Iterable[ComplianceRow]) -> list[BodyRate]:
         entry[1] += int(row.on_time)
         entry[2] += 1
     rates = [BodyRate(body, name, hit, judged) for body, (name, hit, judged) in tally.items()]
-    return sorted(rates, key=lambda r: (-r.rate, r.body_name))
+    return sorted(rates, key=lambda r: (-r.rate, alphabetical(r.body_name)))

@@ -8,6 +8,7 @@ import re
 from engine.definitions.models import Obligation
 from engine.ledger.snapshot import AssignmentView, CycleView, LedgerSnapshot
 from engine.ledger.states import ASSIGNMENT_LABELS, AWAITING
+from engine.names import alphabetical
 from engine.schedule import rung_date
 from engine.vndates import short_date
 from tasks.oplog import period_label
@@ -107,7 +108,7 @@ def cycle_markdown(
     for m in snapshot.outbox:
         if m.cycle_id == cycle.id and m.rung:
             sent_by_body.setdefault(m.body_id, set()).add(m.rung)
-    owing.sort(key=lambda a: (not a.is_overdue(env.today), a.due_on, a.body_name))
+    owing.sort(key=lambda a: (not a.is_overdue(env.today), a.due_on, alphabetical(a.body_name)))
     lines += [
         "",
         f"Cơ quan còn nợ ({len(owing)}):",

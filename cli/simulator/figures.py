@@ -18,6 +18,7 @@ from engine.definitions.models import Cadence, RungKind
 from engine.ledger.models import Assignment, Cycle, OutboxMessage, Submission
 from engine.ledger.states import AssignmentState
 from engine.ledger.transactions import committing
+from engine.names import alphabetical
 from engine.plan import cycles_in_range, obligation_active
 from engine.schedule import rung_date
 
@@ -254,7 +255,7 @@ def figures(run: SimulationRun) -> Figures:
         emails_by_kind=dict(Counter(m.kind for m in mail).most_common()),
         emails_by_month={k: dict(v) for k, v in sorted(by_month.items())},
         outcomes={k: sum(1 for o in outcomes if o.outcome == k) for k in OUTCOMES},
-        bodies=sorted(bodies.values(), key=lambda b: (-b.requested, b.name)),
+        bodies=sorted(bodies.values(), key=lambda b: (-b.requested, alphabetical(b.name))),
         escalations=[
             {
                 "day": m.day.isoformat(),

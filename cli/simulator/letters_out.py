@@ -14,6 +14,7 @@ from pathlib import Path
 from cli.simulator.capture import CapturedMessage
 from cli.simulator.header_cache import CachingPolicy
 from engine.definitions.models import Definitions
+from engine.names import alphabetical
 
 FROM = "he-thong-theo-doi@kehoach.invalid"  # the simulation sends nothing: a reserved domain
 
@@ -87,7 +88,7 @@ def write_letters(defs: Definitions, mail: Sequence[CapturedMessage], out_dir: P
     lines = []
     ordered = sorted(
         enumerate(mail),
-        key=lambda item: (item[1].day, _addressee(item[1], names), item[0]),
+        key=lambda item: (item[1].day, alphabetical(_addressee(item[1], names)), item[0]),
     )
     for number, (_index, captured) in enumerate(ordered, start=1):
         file_name = f"{number:05d}-{captured.day.isoformat()}.eml"
