@@ -138,12 +138,28 @@ def record_reply(
     the caller makes the commit durable before the mail leaves the mailbox.
     """
     prepared = prepare_reply(desk, row, mail)
+    return _record_one(
+        desk, prepared, raw_sha256, today=today, now=now, settle=settle, relaxed=relaxed
+    )
+
+
+def _record_one(
+    desk: Desk,
+    prepared: Prepared,
+    raw_sha256: str | None,
+    *,
+    today: dt.date,
+    now: dt.datetime,
+    settle: tuple[int, str] | None = None,
+    relaxed: bool = False,
+) -> Outcome:
+    """One prepared answer with its receipt and inbox row, in a commit of its own."""
     with desk.sessions() as session, writing(session, relaxed=relaxed):
-        rows = Pending()
+        pending = Pending()
         outcome = _record_in(
-            session, desk, prepared, raw_sha256, rows, today=today, now=now, settle=settle
+            session, desk, prepared, raw_sha256, pending, today=today, now=now, settle=settle
         )
-        rows.write(session, desk, now)
+        pending.write(session, desk, now)
         return outcome
 
 
@@ -457,11 +473,7 @@ def _record_all(
     outcomes = []
     for prepared in ready:
         try:
-            with desk.sessions() as session, writing(session, relaxed=True):
-                pending = Pending()
-                outcome = _record_in(session, desk, prepared, None, pending, today=today, now=now)
-                pending.write(session, desk, now)
-            outcomes.append(outcome)
+            outcomes.append(_record_one(desk, prepared, None, today=today, now=now, relaxed=True))
         except ledger_inbox.AlreadyRecorded:
             mail = prepared.mail
             outcomes.append(
