@@ -28,12 +28,6 @@ def serialise_writes(engine: Engine, lock_file: Path | None) -> None:
     _TURNS[engine] = WriteTurns(lock_file)
 
 
-def writes_idle(engine: Engine) -> bool:
-    """Whether a write on this engine would start at once (always True without turns)."""
-    turns = _TURNS.get(engine)
-    return turns is None or turns.idle()
-
-
 @contextmanager
 def _write_turn(session: Session) -> Iterator[None]:
     bind = session.get_bind()

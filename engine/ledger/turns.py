@@ -56,24 +56,6 @@ class WriteTurns:
                     fcntl.flock(self._fd, fcntl.LOCK_UN)
                 self._depth -= 1
 
-    def idle(self) -> bool:
-        """Whether a writer could start now: no other thread of this process and no other
-        process is writing (a snapshot: it may change the moment after)."""
-        if not self._lock.acquire(blocking=False):
-            return False
-        try:
-            fd = self._file() if self._depth == 0 else None
-            if fd is None:
-                return True
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                return False
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            return True
-        finally:
-            self._lock.release()
-
     def _acquire_file(self) -> bool:
         """Hold the lock file (True), or go ahead without it (False) when there is none, it
         cannot be opened, or the turn did not come within TURN_TIMEOUT_S."""

@@ -128,25 +128,3 @@ def test_sqlite_ledger_writes_take_turns_on_a_file_beside_it(tmp_path: Path) -> 
         assert not _free(tmp_path / "ledger.db-writelock")
     assert _free(tmp_path / "ledger.db-writelock")
     engine.dispose()
-
-
-def test_idle_says_whether_a_writer_would_start_at_once(holder, tmp_path: Path) -> None:
-    start, lock_file = holder
-    turns = WriteTurns(lock_file)
-    assert turns.idle()
-    inside, leave = threading.Event(), threading.Event()
-
-    def writer() -> None:
-        with turns.turn():
-            inside.set()
-            leave.wait(10)
-
-    thread = threading.Thread(target=writer)
-    thread.start()
-    inside.wait(10)
-    assert not turns.idle()  # another thread of this process is writing
-    leave.set()
-    thread.join(10)
-    assert turns.idle()
-    start(0.5)
-    assert not turns.idle()  # another process is writing
