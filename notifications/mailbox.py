@@ -17,7 +17,12 @@ from pathlib import Path
 from typing import Protocol
 
 from imap_tools import MailBox, MailBoxStartTls, MailBoxUnencrypted, MailMessage
-from imap_tools.errors import MailboxCopyError, MailboxLoginError, MailboxMoveError
+from imap_tools.errors import (
+    MailboxCopyError,
+    MailboxFolderCreateError,
+    MailboxLoginError,
+    MailboxMoveError,
+)
 from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -138,7 +143,12 @@ class ImapSource:
         self.box = box
         for folder in (settings.imap_processed_folder, settings.imap_triage_folder):
             if not box.folder.exists(folder):
-                box.folder.create(folder)
+                try:
+                    box.folder.create(folder)
+                except MailboxFolderCreateError:
+                    # Two intakes starting at once both saw it missing; one made it first.
+                    if not box.folder.exists(folder):
+                        raise
 
     def _sizes(self) -> list[tuple[str, int]]:
         status, data = self.box.client.uid("FETCH", "1:*", "(UID RFC822.SIZE)")
