@@ -171,7 +171,10 @@ def _cancel_unstarted(runs) -> None:
     from prefect import get_client
     from prefect.states import Cancelled
 
-    message = "Lệnh `kehoach tick` dừng trước khi lượt chạy này bắt đầu; lượt chạy sau sẽ làm."
+    message = (
+        "Lệnh `kehoach tick` đã dừng trước khi lượt chạy này bắt đầu; "
+        "việc của lượt này sẽ được làm ở lượt chạy sau."
+    )
     try:
         with get_client(sync_client=True) as client:
             for run in runs:
